@@ -1,0 +1,562 @@
+// Copyright 2026 The concurrent Authors.
+//
+// -----------------------------------------------------------------------------
+// File: futures/future.h
+// -----------------------------------------------------------------------------
+//
+// `concurrent::Future<T>` is a handle on a deferred computation, with the
+// semantics of Python's `concurrent.futures.Future`. Futures are created by the
+// framework (an executor's `submit()` returns one); client code queries them
+// (`done()`, `running()`, `cancelled()`), waits on them (`result(timeout)`,
+// `exception(timeout)`), cancels them (`cancel()`) or asks to be called back
+// (`add_done_callback()`). Beyond Python, `then()` chains a continuation.
+//
+// A Future is a cheap, copyable handle, like a Python object reference: copies
+// see the same state. A default-constructed or moved-from handle is invalid:
+// `valid()` says so and every other method throws `InvalidStateError`.
+//
+// `AnyFuture` is a type-erased handle on the same state (everything but the
+// value), so that one `wait()` call can take futures of different types.
+//
+// Example:
+//
+//   concurrent::Future<int> f = pool.submit([] { return 6 * 7; });
+//   f.add_done_callback([](const concurrent::Future<int>& done) {
+//     std::printf("callback sees %d\n", done.result());
+//   });
+//   try {
+//     int v = f.result(absl::Seconds(5));   // blocks up to 5 s
+//   } catch (const concurrent::TimeoutError&) {
+//     f.cancel();                           // false if already running
+//   }
+//   concurrent::Future<std::string> s =
+//       f.then([](int v) { return std::to_string(v); });
+//
+// Thread-safety: thread-safe. Any method of any handle may be called from any
+// thread at any time, concurrently with the completion of the future. (A
+// single handle object is like an int: assigning to it while another thread
+// reads it is a race; copy the handle instead.)
+//
+// Errors (all derive from `concurrent::Error`, see futures/errors.h):
+//   * `result()` rethrows the task's own exception object;
+//   * `CancelledError` from `result()`/`exception()` of a cancelled future;
+//   * `TimeoutError` when a timeout passes before the future is done;
+//   * `InvalidStateError` for an invalid handle, or a result moved out.
+//
+// Callbacks run exactly once, in the thread that completes (or cancels) the
+// future, in the order they were added, outside any lock of the future: they
+// may call any method of the future, including `add_done_callback()`. A
+// callback added to a done future runs at once in the calling thread. A
+// callback that throws is reported to the callback exception handler (by
+// default one line on stderr) and the remaining callbacks still run.
+
+#ifndef CONCURRENT_FUTURES_FUTURE_H_
+#define CONCURRENT_FUTURES_FUTURE_H_
+
+#include <concepts>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "futures/errors.h"
+#include "futures/internal/shared_state.h"
+
+namespace concurrent {
+
+template <typename T>
+class Future;
+template <typename T>
+class Promise;
+
+// The handler that receives exceptions thrown by done callbacks: the
+// exception, and how the future is named in messages ("future@0x...").
+using CallbackExceptionHandler = internal::CallbackExceptionHandlerFn;
+
+// Installs `handler` for every future of the process and returns the previous
+// one; nullptr restores the default, which prints one line on stderr.
+// Thread-safe; the handler may be called from any thread, concurrently.
+inline CallbackExceptionHandler set_callback_exception_handler(
+    CallbackExceptionHandler handler) {
+  return internal::ExchangeCallbackExceptionHandler(handler);
+}
+
+namespace internal {
+
+template <typename T>
+struct IsFuture : std::false_type {};
+template <typename T>
+struct IsFuture<Future<T>> : std::true_type {};
+
+// Future<Future<U>> is flattened to Future<U> by then().
+template <typename R>
+struct Unwrap {
+  using type = R;
+};
+template <typename U>
+struct Unwrap<Future<U>> {
+  using type = U;
+};
+
+// How a continuation takes its input: the done future itself, the value by
+// const reference, the value moved out (for callables that want T&&), or
+// nothing (for Future<void>).
+enum class ContinuationArg { kFuture, kConstRef, kMove, kNone };
+
+template <typename T, typename F>
+constexpr ContinuationArg ContinuationArgOf() {
+  if constexpr (std::is_void_v<T>) {
+    if constexpr (std::is_invocable_v<F&>) {
+      return ContinuationArg::kNone;
+    } else {
+      static_assert(std::is_invocable_v<F&, const Future<void>&>,
+                    "then(fn) on Future<void>: fn must be callable as fn() "
+                    "or fn(const Future<void>&)");
+      return ContinuationArg::kFuture;
+    }
+  } else if constexpr (std::is_invocable_v<F&, const T&>) {
+    return ContinuationArg::kConstRef;
+  } else if constexpr (std::is_invocable_v<F&, T&&>) {
+    return ContinuationArg::kMove;
+  } else {
+    static_assert(std::is_invocable_v<F&, const Future<T>&>,
+                  "then(fn) on Future<T>: fn must be callable as fn(const T&), "
+                  "fn(T&&) or fn(const Future<T>&)");
+    return ContinuationArg::kFuture;
+  }
+}
+
+template <typename T, typename F>
+auto ContinuationResultHelper() {
+  constexpr ContinuationArg arg = ContinuationArgOf<T, F>();
+  if constexpr (arg == ContinuationArg::kNone) {
+    return std::type_identity<std::invoke_result_t<F&>>{};
+  } else if constexpr (arg == ContinuationArg::kConstRef) {
+    return std::type_identity<std::invoke_result_t<F&, const T&>>{};
+  } else if constexpr (arg == ContinuationArg::kMove) {
+    return std::type_identity<std::invoke_result_t<F&, T&&>>{};
+  } else {
+    return std::type_identity<std::invoke_result_t<F&, const Future<T>&>>{};
+  }
+}
+
+template <typename T, typename F>
+using ContinuationResult =
+    typename decltype(ContinuationResultHelper<T, F>())::type;
+
+// Anything with `submit(callable)`, such as concurrent::Executor.
+template <typename E>
+concept SubmitsTasks = requires(E& e) {
+  e.submit([] {});
+};
+
+// Runs a done callback, reporting what it throws.
+template <typename Fn, typename Arg>
+void InvokeCallback(Fn& fn, const Arg& arg, const StateBase& state) noexcept {
+  try {
+    std::invoke(fn, arg);
+  } catch (...) {
+    report_callback_exception(std::current_exception(), state);
+  }
+}
+
+template <typename T, typename F>
+class CallbackListener final : public Listener {
+ public:
+  explicit CallbackListener(F&& fn) : fn_(std::move(fn)) {}
+  void on_done(StateBase& state) noexcept override;
+
+ private:
+  F fn_;
+};
+
+template <typename F>
+class AnyCallbackListener final : public Listener {
+ public:
+  explicit AnyCallbackListener(F&& fn) : fn_(std::move(fn)) {}
+  void on_done(StateBase& state) noexcept override;
+
+ private:
+  F fn_;
+};
+
+}  // namespace internal
+
+// Future<T>: see the top of this file. T may be void, a move-only type or any
+// value type (not a reference).
+template <typename T>
+class Future {
+  static_assert(!std::is_reference_v<T>, "Future<T&> is not supported");
+
+ public:
+  using value_type = T;
+
+  // An invalid handle (valid() is false).
+  Future() noexcept = default;
+  Future(const Future& other) noexcept : state_(other.state_) {
+    if (state_ != nullptr) state_->ref();
+  }
+  Future(Future&& other) noexcept : state_(std::exchange(other.state_, {})) {}
+  Future& operator=(const Future& other) noexcept {
+    Future(other).swap(*this);
+    return *this;
+  }
+  Future& operator=(Future&& other) noexcept {
+    Future(std::move(other)).swap(*this);
+    return *this;
+  }
+  ~Future() {
+    if (state_ != nullptr) state_->unref();
+  }
+  void swap(Future& other) noexcept { std::swap(state_, other.state_); }
+
+  // True if this handle refers to a future; false if default-constructed or
+  // moved-from. Every other method throws InvalidStateError on an invalid
+  // handle.
+  bool valid() const noexcept { return state_ != nullptr; }
+
+  // Never block. done(): finished or cancelled. running(): a worker has
+  // started it (set_running_or_notify_cancel()) and it is not finished.
+  bool done() const { return checked().done(); }
+  bool running() const { return checked().status() == internal::kRunning; }
+  bool cancelled() const { return checked().status() == internal::kCancelled; }
+
+  // If the future is pending, cancels it and returns true; returns true if
+  // it was already cancelled; returns false if it is running or finished.
+  // Cancelling wakes every waiter and runs the callbacks in this thread.
+  bool cancel() { return checked().cancel(); }
+
+  // Blocks until the future is done or `timeout` passes, then returns its
+  // value (a reference into the shared state, valid while any handle lives).
+  // Throws: the task's exception (the same object); CancelledError if it
+  // was cancelled; TimeoutError if `timeout` passed first (a zero or negative
+  // timeout does not wait); InvalidStateError if the value was moved out.
+  decltype(auto) result(
+      absl::Duration timeout = absl::InfiniteDuration()) const& {
+    internal::SharedState<T>& s = checked();
+    s.wait_for_result(timeout);
+    if (s.stored_exception() != nullptr) {
+      std::rethrow_exception(s.stored_exception());
+    }
+    s.check_not_taken();
+    if constexpr (std::is_void_v<T>) {
+      return;
+    } else {
+      return static_cast<const T&>(s.value());
+    }
+  }
+
+  // As above, but moves the value out of the shared state (the way to take a
+  // move-only value out): `T v = std::move(f).result();`. The value can be
+  // moved out once; afterwards result() on any handle of this future throws
+  // InvalidStateError. Leaves this handle valid.
+  T result(absl::Duration timeout = absl::InfiniteDuration()) && {
+    internal::SharedState<T>& s = checked();
+    s.wait_for_result(timeout);
+    if (s.stored_exception() != nullptr) {
+      std::rethrow_exception(s.stored_exception());
+    }
+    if constexpr (std::is_void_v<T>) {
+      return;
+    } else {
+      return s.take_value();
+    }
+  }
+
+  // Blocks like result() and returns the task's exception, or null if it
+  // finished with a value. Throws CancelledError if cancelled, TimeoutError
+  // if `timeout` passed first.
+  std::exception_ptr exception(
+      absl::Duration timeout = absl::InfiniteDuration()) const {
+    internal::SharedState<T>& s = checked();
+    s.wait_for_result(timeout);
+    return s.stored_exception();
+  }
+
+  // Calls `fn(const Future<T>&)` exactly once when the future is done (see
+  // the top of this file). `fn` may be move-only.
+  template <typename F>
+  requires std::invocable < std::decay_t<F>
+  &, const Future<T>& > void add_done_callback(F&& fn) const {
+    internal::SharedState<T>& s = checked();
+    using Fn = std::decay_t<F>;
+    if (s.done()) {
+      Fn local(std::forward<F>(fn));
+      internal::InvokeCallback(local, *this, s);
+      return;
+    }
+    s.add_listener(
+        new internal::CallbackListener<T, Fn>(Fn(std::forward<F>(fn))));
+  }
+
+  // Returns a future of what `fn` makes of this future's outcome. `fn` is
+  // called inline, in the thread that completes this future (or at once if
+  // it is done), with:
+  //   * the value: fn(const T&), or fn(T&&) for callables that only take an
+  //     rvalue (the value is then moved out, as by std::move(f).result());
+  //     fn() for Future<void>. If this future failed or was cancelled, fn is
+  //     not called and the returned future fails with the same exception
+  //     (CancelledError for a cancelled one);
+  //   * or the done future itself, fn(const Future<T>&), to handle errors.
+  //     (A callable that accepts both forms gets the value.)
+  // An exception thrown by `fn` fails the returned future. If `fn` returns a
+  // Future<U>, the result is a Future<U> that completes with it. Cancelling
+  // the returned future before `fn` runs means `fn` never runs.
+  template <typename F>
+  auto then(F&& fn) const;
+
+  // As then(fn), but `fn` runs as a task submitted to `executor` (anything
+  // with `submit(callable)`, such as concurrent::Executor) when this future is
+  // done. The executor must outlive this future's completion. If the submit
+  // fails (say, the executor was shut down), the returned future fails with
+  // that exception.
+  template <typename E, typename F>
+  requires internal::SubmitsTasks<E>
+  auto then(E& executor, F&& fn) const;
+
+  friend bool operator==(const Future& a, const Future& b) noexcept {
+    return a.state_ == b.state_;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const Future& f) {
+    return H::combine(std::move(h), f.state_);
+  }
+
+ private:
+  friend struct internal::FutureAccess;
+  friend class AnyFuture;
+  explicit Future(internal::SharedState<T>* state) noexcept : state_(state) {}
+
+  internal::SharedState<T>& checked() const {
+    if (state_ == nullptr) internal::ThrowInvalidHandle();
+    return *state_;
+  }
+
+  template <typename U, typename F>
+  static void RunContinuation(Promise<U>& promise, F& fn, const Future& src);
+
+  internal::SharedState<T>* state_ = nullptr;
+};
+
+// A type-erased handle on any Future<T>'s state: everything but the value.
+// Implicitly constructible from any Future<T>; compares equal to another
+// AnyFuture on the same future. Thread-safe, like Future.
+class AnyFuture {
+ public:
+  AnyFuture() noexcept = default;
+  template <typename T>
+  AnyFuture(const Future<T>& f) noexcept  // NOLINT: implicit by design.
+      : state_(f.state_) {
+    if (state_ != nullptr) state_->ref();
+  }
+  AnyFuture(const AnyFuture& other) noexcept : state_(other.state_) {
+    if (state_ != nullptr) state_->ref();
+  }
+  AnyFuture(AnyFuture&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)) {}
+  AnyFuture& operator=(const AnyFuture& other) noexcept {
+    AnyFuture(other).swap(*this);
+    return *this;
+  }
+  AnyFuture& operator=(AnyFuture&& other) noexcept {
+    AnyFuture(std::move(other)).swap(*this);
+    return *this;
+  }
+  ~AnyFuture() {
+    if (state_ != nullptr) state_->unref();
+  }
+  void swap(AnyFuture& other) noexcept { std::swap(state_, other.state_); }
+
+  // As Future<T>'s methods of the same names.
+  bool valid() const noexcept { return state_ != nullptr; }
+  bool done() const { return checked().done(); }
+  bool running() const { return checked().status() == internal::kRunning; }
+  bool cancelled() const { return checked().status() == internal::kCancelled; }
+  bool cancel() { return checked().cancel(); }
+  std::exception_ptr exception(
+      absl::Duration timeout = absl::InfiniteDuration()) const {
+    internal::StateBase& s = checked();
+    s.wait_for_result(timeout);
+    return s.stored_exception();
+  }
+  // Calls `fn(const AnyFuture&)` once the future is done.
+  template <typename F>
+  requires std::invocable < std::decay_t<F>
+  &, const AnyFuture& > void add_done_callback(F&& fn) const {
+    internal::StateBase& s = checked();
+    using Fn = std::decay_t<F>;
+    if (s.done()) {
+      Fn local(std::forward<F>(fn));
+      internal::InvokeCallback(local, *this, s);
+      return;
+    }
+    s.add_listener(
+        new internal::AnyCallbackListener<Fn>(Fn(std::forward<F>(fn))));
+  }
+
+  friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
+    return a.state_ == b.state_;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const AnyFuture& f) {
+    return H::combine(std::move(h), f.state_);
+  }
+
+ private:
+  friend struct internal::FutureAccess;
+  template <typename F>
+  friend class internal::AnyCallbackListener;
+  explicit AnyFuture(internal::StateBase* state) noexcept : state_(state) {
+    state_->ref();
+  }
+  internal::StateBase& checked() const {
+    if (state_ == nullptr) internal::ThrowInvalidHandle();
+    return *state_;
+  }
+
+  internal::StateBase* state_ = nullptr;
+};
+
+}  // namespace concurrent
+
+// Promise is needed by then(); it only depends on the declarations above.
+#include "futures/promise.h"  // IWYU pragma: keep
+
+namespace concurrent {
+namespace internal {
+
+inline StateBase* FutureAccess::state(const AnyFuture& f) noexcept {
+  return f.state_;
+}
+
+template <typename T, typename F>
+void CallbackListener<T, F>::on_done(StateBase& state) noexcept {
+  const Future<T> future =
+      FutureAccess::share(static_cast<SharedState<T>*>(&state));
+  InvokeCallback(fn_, future, state);
+}
+
+template <typename F>
+void AnyCallbackListener<F>::on_done(StateBase& state) noexcept {
+  const AnyFuture future(&state);
+  InvokeCallback(fn_, future, state);
+}
+
+// Completes `promise` with `future`'s outcome (used to flatten then()).
+template <typename U>
+void Forward(Promise<U>& promise, const Future<U>& future) noexcept {
+  try {
+    if (future.cancelled()) {
+      FutureAccess::state(future)->throw_cancelled();
+    } else if (std::exception_ptr e = future.exception()) {
+      promise.set_exception(std::move(e));
+    } else if constexpr (std::is_void_v<U>) {
+      promise.set_result();
+    } else if constexpr (std::is_copy_constructible_v<U>) {
+      promise.set_result(future.result());
+    } else {
+      promise.set_result(Future<U>(future).result());  // moves the value out
+    }
+  } catch (...) {
+    promise.set_exception(std::current_exception());
+  }
+}
+
+}  // namespace internal
+
+template <typename T>
+template <typename U, typename F>
+void Future<T>::RunContinuation(Promise<U>& promise, F& fn, const Future& src) {
+  using internal::ContinuationArg;
+  using R = internal::ContinuationResult<T, F>;
+  constexpr ContinuationArg arg = internal::ContinuationArgOf<T, F>();
+  if (!promise.set_running_or_notify_cancel()) return;  // result cancelled
+  try {
+    if constexpr (arg != ContinuationArg::kFuture) {
+      internal::SharedState<T>& s = *src.state_;
+      if (s.status() == internal::kCancelled) s.throw_cancelled();
+      if (s.stored_exception() != nullptr) {
+        promise.set_exception(s.stored_exception());
+        return;
+      }
+    }
+    auto call = [&]() -> decltype(auto) {
+      if constexpr (arg == ContinuationArg::kNone) {
+        return std::invoke(fn);
+      } else if constexpr (arg == ContinuationArg::kConstRef) {
+        return std::invoke(fn, static_cast<const T&>(src.state_->value()));
+      } else if constexpr (arg == ContinuationArg::kMove) {
+        return std::invoke(fn, src.state_->take_value());
+      } else {
+        return std::invoke(fn, src);
+      }
+    };
+    if constexpr (internal::IsFuture<R>::value) {
+      R inner = call();
+      inner.add_done_callback(
+          [shared = std::make_shared<Promise<U>>(std::move(promise))](
+              const R& done) { internal::Forward(*shared, done); });
+    } else if constexpr (std::is_void_v<R>) {
+      call();
+      promise.set_result();
+    } else {
+      promise.set_result(call());
+    }
+  } catch (...) {
+    if (promise.valid()) promise.set_exception(std::current_exception());
+  }
+}
+
+template <typename T>
+template <typename F>
+auto Future<T>::then(F&& fn) const {
+  using Fn = std::decay_t<F>;
+  using U =
+      typename internal::Unwrap<internal::ContinuationResult<T, Fn>>::type;
+  checked();
+  Promise<U> promise;
+  Future<U> result = promise.get_future();
+  add_done_callback([promise = std::move(promise),
+                     fn = Fn(std::forward<F>(fn))](const Future& src) mutable {
+    RunContinuation(promise, fn, src);
+  });
+  return result;
+}
+
+template <typename T>
+template <typename E, typename F>
+requires internal::SubmitsTasks<E>
+auto Future<T>::then(E& executor, F&& fn) const {
+  using Fn = std::decay_t<F>;
+  using U =
+      typename internal::Unwrap<internal::ContinuationResult<T, Fn>>::type;
+  checked();
+  Promise<U> promise;
+  Future<U> result = promise.get_future();
+  add_done_callback([executor = &executor, promise = std::move(promise),
+                     fn = Fn(std::forward<F>(fn))](const Future& src) mutable {
+    // The task owns the promise; if the executor drops the task unrun, the
+    // promise's destructor fails the result with BrokenPromise.
+    auto shared = std::make_shared<Promise<U>>(std::move(promise));
+    try {
+      executor->submit([shared, fn = std::move(fn), src]() mutable {
+        RunContinuation(*shared, fn, src);
+      });
+    } catch (...) {
+      try {
+        shared->set_exception(std::current_exception());
+      } catch (const InvalidStateError&) {
+        // The task ran (and completed the future) before submit() threw.
+      }
+    }
+  });
+  return result;
+}
+
+}  // namespace concurrent
+
+#endif  // CONCURRENT_FUTURES_FUTURE_H_

@@ -1,0 +1,262 @@
+// Copyright 2026 The concurrent Authors.
+//
+// The shared state behind Future<T> and Promise<T>. Private: include
+// "futures/future.h" or "futures/promise.h" instead.
+//
+// One heap object per future holds the status word, the reference count, the
+// result (a T or an exception) and the slow-path machinery (a mutex, a
+// condition variable and a list of listeners). See shared_state.cc for the
+// protocol.
+
+#ifndef CONCURRENT_FUTURES_INTERNAL_SHARED_STATE_H_
+#define CONCURRENT_FUTURES_INTERNAL_SHARED_STATE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace concurrent {
+
+template <typename T>
+class Future;
+template <typename T>
+class Promise;
+class AnyFuture;
+
+namespace internal {
+
+// The value stored for Future<void>.
+struct Unit {};
+
+template <typename T>
+using Stored = std::conditional_t<std::is_void_v<T>, Unit, T>;
+
+// Status word layout: two bits of status and two flags.
+inline constexpr std::uint32_t kPending = 0;
+inline constexpr std::uint32_t kRunning = 1;
+inline constexpr std::uint32_t kFinished = 2;   // with a value or an exception
+inline constexpr std::uint32_t kCancelled = 3;  // cancelled before it ran
+inline constexpr std::uint32_t kStatusMask = 3;
+// A waiter or a listener registered itself: completing must take the mutex.
+inline constexpr std::uint32_t kSlowPath = 4;
+// The value was moved out (`std::move(future).result()`).
+inline constexpr std::uint32_t kTaken = 8;
+
+inline constexpr bool IsTerminal(std::uint32_t word) {
+  return (word & kStatusMask) >= kFinished;
+}
+
+class StateBase;
+
+// Something to run once when a state is done: a done callback, or the hub of a
+// wait()/as_completed() call. Owned by the state while registered; the state
+// runs it outside its lock and then deletes it.
+class Listener {
+ public:
+  Listener() = default;
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  virtual ~Listener() = default;
+
+  // Called exactly once, in the thread that completed (or cancelled) the
+  // state, or at registration if the state was already done. Must not throw.
+  virtual void on_done(StateBase& state) noexcept = 0;
+
+ private:
+  friend class StateBase;
+  Listener* next_ = nullptr;
+  Listener* prev_ = nullptr;
+};
+
+// Type-independent part of the shared state.
+class StateBase {
+ public:
+  StateBase(const StateBase&) = delete;
+  StateBase& operator=(const StateBase&) = delete;
+
+  // Reference counting: every Future, AnyFuture and Promise handle owns one.
+  void ref() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void unref() const noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  bool has_single_owner() const noexcept {
+    return refs_.load(std::memory_order_acquire) == 1;
+  }
+
+  std::uint32_t word() const noexcept {
+    return word_.load(std::memory_order_acquire);
+  }
+  std::uint32_t status() const noexcept { return word() & kStatusMask; }
+  bool done() const noexcept { return IsTerminal(word()); }
+
+  // Python's Future.cancel(): true if the state was pending and is now
+  // cancelled, or was already cancelled; false if running or finished.
+  bool cancel();
+
+  // Python's Future.set_running_or_notify_cancel(). Throws InvalidStateError
+  // if the state is already running or finished.
+  bool set_running_or_notify_cancel();
+
+  // Stores `e` as the outcome. Throws InvalidStateError if already done.
+  void set_exception(std::exception_ptr e);
+
+  // Blocks until done.
+  void wait() const;
+  // Blocks until done or `deadline`; returns done().
+  bool wait_until(absl::Time deadline) const;
+  // Waits as result()/exception() do: returns at once if done, throws
+  // TimeoutError if `timeout` passes first (at once if timeout <= 0), and
+  // throws CancelledError if the state was cancelled.
+  void wait_for_result(absl::Duration timeout) const;
+
+  // Requires done() and not cancelled: the stored exception, or null.
+  const std::exception_ptr& stored_exception() const noexcept {
+    return exception_;
+  }
+
+  // Registers `listener` (taking ownership) and returns true. If the state is
+  // already done, runs and deletes it at once, in the calling thread, and
+  // returns false.
+  bool add_listener(Listener* listener);
+  // Unregisters `listener`, which add_listener() registered (returned true).
+  // Returns true if it was still registered: the
+  // caller owns it again. Returns false if the state has handed it to the
+  // completing thread, which runs and deletes it: the caller must not touch it.
+  bool remove_listener(Listener* listener);
+
+  // "future@0x...": how error messages name this future.
+  std::string describe() const;
+
+  [[noreturn]] void throw_cancelled() const;
+  [[noreturn]] void throw_invalid_state(std::string_view what) const;
+
+ protected:
+  StateBase() = default;
+  virtual ~StateBase();
+
+  // Throws InvalidStateError if the state can no longer be completed.
+  void check_can_complete() const;
+  // Moves a pending or running state to finished and wakes everybody. Returns
+  // false (changing nothing) if it was done meanwhile (cancelled).
+  bool try_finish();
+  // Sets the kTaken flag; throws InvalidStateError if it was already set.
+  void mark_taken();
+
+  std::exception_ptr exception_;
+
+ private:
+  // Wakes the waiters and runs the listeners after a move to a terminal
+  // status; `old_word` is the word before the move.
+  void notify_done(std::uint32_t old_word);
+  std::uint32_t register_slow_path() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable std::atomic<std::uint32_t> word_{kPending};
+  mutable std::atomic<std::uint32_t> refs_{1};
+  mutable absl::Mutex mu_;
+  mutable absl::CondVar cv_;
+  Listener* head_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Listener* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool listeners_taken_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The typed state: StateBase plus storage for the value.
+template <typename T>
+class SharedState : public StateBase {
+ public:
+  SharedState() = default;
+
+  // Constructs the value and finishes. Throws InvalidStateError if already
+  // done; if constructing the value throws, nothing changes.
+  template <typename... Args>
+  void set_value(Args&&... args) {
+    check_can_complete();
+    ::new (static_cast<void*>(&storage_.value))
+        Stored<T>(std::forward<Args>(args)...);
+    if (!try_finish()) {
+      storage_.value.~Stored<T>();
+      throw_invalid_state("cannot set the result of a done future");
+    }
+  }
+
+  // Requires finished without exception.
+  const Stored<T>& value() const noexcept { return storage_.value; }
+  Stored<T>& mutable_value() noexcept { return storage_.value; }
+
+  // Requires finished without exception: moves the value out (once).
+  Stored<T> take_value() {
+    mark_taken();
+    return std::move(storage_.value);
+  }
+  void check_not_taken() const {
+    if (word() & kTaken) {
+      throw_invalid_state("the result was already moved out");
+    }
+  }
+
+ protected:
+  ~SharedState() override {
+    const std::uint32_t w = word();
+    if ((w & kStatusMask) == kFinished && exception_ == nullptr) {
+      storage_.value.~Stored<T>();
+    }
+  }
+
+ private:
+  union Storage {
+    Storage() {}
+    ~Storage() {}
+    Stored<T> value;
+  } storage_;
+};
+
+// Throws InvalidStateError for a method called on an invalid handle.
+[[noreturn]] void ThrowInvalidHandle();
+
+// See concurrent::set_callback_exception_handler() in futures/future.h.
+using CallbackExceptionHandlerFn = void (*)(std::exception_ptr exception,
+                                            std::string_view future);
+CallbackExceptionHandlerFn ExchangeCallbackExceptionHandler(
+    CallbackExceptionHandlerFn handler);
+
+// Reports an exception thrown by a done callback to the installed handler.
+void report_callback_exception(std::exception_ptr e,
+                               const StateBase& state) noexcept;
+
+// Builds handles from states; used by Future, Promise and executors.
+struct FutureAccess {
+  // Adopts one reference of `state`.
+  template <typename T>
+  static Future<T> adopt(SharedState<T>* state) noexcept {
+    return Future<T>(state);
+  }
+  // Takes a new reference to `state`.
+  template <typename T>
+  static Future<T> share(SharedState<T>* state) noexcept {
+    state->ref();
+    return Future<T>(state);
+  }
+  template <typename T>
+  static SharedState<T>* state(const Future<T>& f) noexcept {
+    return f.state_;
+  }
+  static StateBase* state(const AnyFuture& f) noexcept;  // in future.h
+  // Adopts one reference of `state` (as a Promise owns it).
+  template <typename T>
+  static Promise<T> make_promise(SharedState<T>* state) noexcept {
+    return Promise<T>(state);
+  }
+};
+
+}  // namespace internal
+}  // namespace concurrent
+
+#endif  // CONCURRENT_FUTURES_INTERNAL_SHARED_STATE_H_
