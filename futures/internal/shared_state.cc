@@ -44,6 +44,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -92,6 +93,8 @@ void DefaultCallbackExceptionHandler(std::exception_ptr e,
 
 std::atomic<CallbackExceptionHandlerFn> g_callback_exception_handler{
     &DefaultCallbackExceptionHandler};
+
+thread_local BlockingObserver* t_blocking_observer = nullptr;
 
 }  // namespace
 
@@ -171,6 +174,18 @@ bool StateBase::set_running_or_notify_cancel() {
   }
 }
 
+bool StateBase::try_set_running() {
+  std::uint32_t w = word_.load(std::memory_order_acquire);
+  while ((w & kStatusMask) == kPending) {
+    if (word_.compare_exchange_weak(w, (w & ~kStatusMask) | kRunning,
+                                    std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void StateBase::check_can_complete() const {
   const std::uint32_t w = word();
   if ((w & kStatusMask) == kFinished) {
@@ -234,12 +249,20 @@ void StateBase::notify_done(std::uint32_t old_word) {
   }
 }
 
-void StateBase::wait() const {
-  if (done()) return;
+bool StateBase::prepare_to_block() const {
+  if (done()) return true;
   for (int i = SpinLimit(); i > 0; --i) {
     CpuRelax();
-    if (done()) return;
+    if (done()) return true;
   }
+  if (BlockingObserver* observer = t_blocking_observer) {
+    observer->before_blocking(const_cast<StateBase&>(*this));
+  }
+  return done();
+}
+
+void StateBase::wait() const {
+  if (prepare_to_block()) return;
   absl::MutexLock lock(&mu_);
   std::uint32_t w = register_slow_path();
   while (!IsTerminal(w)) {
@@ -254,10 +277,7 @@ bool StateBase::wait_until(absl::Time deadline) const {
     wait();
     return true;
   }
-  for (int i = SpinLimit(); i > 0; --i) {
-    CpuRelax();
-    if (done()) return true;
-  }
+  if (prepare_to_block()) return true;
   absl::MutexLock lock(&mu_);
   std::uint32_t w = register_slow_path();
   while (!IsTerminal(w)) {
@@ -335,6 +355,18 @@ void report_callback_exception(std::exception_ptr e,
   } catch (...) {
     // A handler that throws has nobody left to report to.
   }
+}
+
+BlockingObserver* CurrentBlockingObserver() noexcept {
+  return t_blocking_observer;
+}
+
+ScopedBlockingObserver::ScopedBlockingObserver(
+    BlockingObserver* observer) noexcept
+    : previous_(std::exchange(t_blocking_observer, observer)) {}
+
+ScopedBlockingObserver::~ScopedBlockingObserver() {
+  t_blocking_observer = previous_;
 }
 
 CallbackExceptionHandlerFn ExchangeCallbackExceptionHandler(

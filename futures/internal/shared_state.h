@@ -106,6 +106,11 @@ class StateBase {
   // if the state is already running or finished.
   bool set_running_or_notify_cancel();
 
+  // Moves a pending state to running and returns true; returns false (and
+  // changes nothing) if it is not pending. Executors use it to claim a task
+  // exactly once when more than one thread may try to run it.
+  bool try_set_running();
+
   // Stores `e` as the outcome. Throws InvalidStateError if already done.
   void set_exception(std::exception_ptr e);
 
@@ -157,6 +162,8 @@ class StateBase {
   // Wakes the waiters and runs the listeners after a move to a terminal
   // status; `old_word` is the word before the move.
   void notify_done(std::uint32_t old_word);
+  // Spins, then tells the thread's BlockingObserver. Returns done().
+  bool prepare_to_block() const;
   std::uint32_t register_slow_path() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable std::atomic<std::uint32_t> word_{kPending};
@@ -216,6 +223,35 @@ class SharedState : public StateBase {
     ~Storage() {}
     Stored<T> value;
   } storage_;
+};
+
+// A thread may install an observer that is told when it is about to block on
+// a future that is not done (after spinning, before parking). Executors
+// install one in their workers so that a worker waiting on a task of its own
+// pool can run that task inline instead of deadlocking, or report the
+// deadlock. The observer may block, run code, or throw (the exception
+// propagates out of the wait: result(), exception(), wait()).
+class BlockingObserver {
+ public:
+  virtual void before_blocking(StateBase& awaited) = 0;
+
+ protected:
+  ~BlockingObserver() = default;
+};
+
+// The calling thread's observer (null by default). Set and reset it with
+// ScopedBlockingObserver.
+BlockingObserver* CurrentBlockingObserver() noexcept;
+
+class ScopedBlockingObserver {
+ public:
+  explicit ScopedBlockingObserver(BlockingObserver* observer) noexcept;
+  ~ScopedBlockingObserver();
+  ScopedBlockingObserver(const ScopedBlockingObserver&) = delete;
+  ScopedBlockingObserver& operator=(const ScopedBlockingObserver&) = delete;
+
+ private:
+  BlockingObserver* previous_;
 };
 
 // Throws InvalidStateError for a method called on an invalid handle.
