@@ -1,0 +1,227 @@
+// Races between completion, cancellation, waiting and callbacks. Bounded in
+// count; meant to be run under --config=tsan as well.
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "futures/errors.h"
+#include "futures/future.h"
+#include "futures/promise.h"
+#include "futures/wait.h"
+#include "gtest/gtest.h"
+
+namespace concurrent {
+namespace {
+
+// A start line: every thread waits at it, then all go at once, so the racing
+// operations overlap as much as the scheduler allows.
+class StartLine {
+ public:
+  explicit StartLine(int n) : remaining_(n) {}
+  void arrive_and_wait() {
+    absl::MutexLock lock(&mu_);
+    --remaining_;
+    while (remaining_ > 0) cv_.Wait(&mu_);
+    cv_.SignalAll();
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  int remaining_ ABSL_GUARDED_BY(mu_);
+};
+
+constexpr int kRounds = 300;
+
+TEST(RaceTest, CancelAgainstSetResultExactlyOneWins) {
+  for (int round = 0; round < kRounds; ++round) {
+    Promise<int> p;
+    Future<int> f = p.get_future();
+    std::atomic<int> callback_runs{0};
+    std::atomic<int> callback_saw_cancelled{-1};
+    f.add_done_callback([&](const Future<int>& done) {
+      callback_runs.fetch_add(1);
+      callback_saw_cancelled.store(done.cancelled() ? 1 : 0);
+    });
+    StartLine start(4);
+    bool set_won = false;
+    bool cancel_won = false;
+    std::atomic<int> waiter_saw_cancelled[2] = {-1, -1};
+    std::thread setter([&] {
+      start.arrive_and_wait();
+      try {
+        p.set_result(round);
+        set_won = true;
+      } catch (const InvalidStateError&) {
+      }
+    });
+    std::thread canceller([&] {
+      start.arrive_and_wait();
+      cancel_won = f.cancel();
+    });
+    std::vector<std::thread> waiters;
+    for (int w = 0; w < 2; ++w) {
+      waiters.emplace_back([&, w] {
+        start.arrive_and_wait();
+        try {
+          EXPECT_EQ(f.result(), round);
+          waiter_saw_cancelled[w].store(0);
+        } catch (const CancelledError&) {
+          waiter_saw_cancelled[w].store(1);
+        }
+      });
+    }
+    setter.join();
+    canceller.join();
+    for (auto& t : waiters) t.join();
+    ASSERT_NE(set_won, cancel_won) << "round " << round;
+    EXPECT_EQ(callback_runs.load(), 1);
+    const int expected = cancel_won ? 1 : 0;
+    EXPECT_EQ(callback_saw_cancelled.load(), expected);
+    EXPECT_EQ(waiter_saw_cancelled[0].load(), expected);
+    EXPECT_EQ(waiter_saw_cancelled[1].load(), expected);
+    EXPECT_EQ(f.cancelled(), cancel_won);
+  }
+}
+
+TEST(RaceTest, ManyWaitersAllWake) {
+  for (int round = 0; round < 50; ++round) {
+    Promise<std::vector<int>> p;
+    Future<std::vector<int>> f = p.get_future();
+    constexpr int kWaiters = 8;
+    std::atomic<int> woke{0};
+    std::vector<std::thread> waiters;
+    for (int w = 0; w < kWaiters; ++w) {
+      waiters.emplace_back([&, w] {
+        const auto& v = w % 2 ? f.result() : f.result(absl::Seconds(60));
+        EXPECT_EQ(v.size(), 3u);
+        woke.fetch_add(1);
+      });
+    }
+    p.set_result(std::vector<int>{1, 2, 3});
+    for (auto& t : waiters) t.join();
+    EXPECT_EQ(woke.load(), kWaiters);
+  }
+}
+
+TEST(RaceTest, CallbacksAddedConcurrentlyWithCompletionRunOnce) {
+  for (int round = 0; round < kRounds; ++round) {
+    Promise<int> p;
+    Future<int> f = p.get_future();
+    constexpr int kPerThread = 20;
+    std::vector<std::atomic<int>> runs(2 * kPerThread);
+    StartLine start(3);
+    std::vector<std::thread> adders;
+    for (int t = 0; t < 2; ++t) {
+      adders.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kPerThread; ++i) {
+          f.add_done_callback(
+              [&runs, slot = t * kPerThread + i](const Future<int>& done) {
+                EXPECT_TRUE(done.done());
+                runs[slot].fetch_add(1);
+              });
+        }
+      });
+    }
+    std::thread completer([&] {
+      start.arrive_and_wait();
+      p.set_result(1);
+    });
+    for (auto& t : adders) t.join();
+    completer.join();
+    for (auto& r : runs) EXPECT_EQ(r.load(), 1);
+  }
+}
+
+TEST(RaceTest, WaitAndAsCompletedWhileOthersCompleteAndCancel) {
+  for (int round = 0; round < 20; ++round) {
+    constexpr int kFutures = 100;
+    std::vector<Promise<int>> promises(kFutures);
+    std::vector<Future<int>> futures;
+    for (auto& p : promises) futures.push_back(p.get_future());
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 2; ++t) {
+      workers.emplace_back([&, t] {
+        std::mt19937 rng(round * 2 + t);
+        for (int i = t; i < kFutures; i += 2) {
+          if (rng() % 4 == 0) {
+            futures[i].cancel();
+          } else {
+            try {
+              promises[i].set_result(i);
+            } catch (const InvalidStateError&) {
+            }
+          }
+        }
+      });
+    }
+    std::vector<int> seen(kFutures, 0);
+    int yielded = 0;
+    for (const Future<int>& f : as_completed(futures)) {
+      ASSERT_TRUE(f.done());
+      for (int i = 0; i < kFutures; ++i) {
+        if (futures[i] == f) ++seen[i];
+      }
+      ++yielded;
+    }
+    EXPECT_EQ(yielded, kFutures);
+    for (int i = 0; i < kFutures; ++i) EXPECT_EQ(seen[i], 1) << i;
+    auto [done, not_done] = wait(futures);
+    EXPECT_EQ(done.size(), static_cast<std::size_t>(kFutures));
+    EXPECT_TRUE(not_done.empty());
+    for (auto& t : workers) t.join();
+  }
+}
+
+TEST(RaceTest, WaitFirstCompletedRacingCompletions) {
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<Promise<int>> promises(4);
+    std::vector<Future<int>> futures;
+    for (auto& p : promises) futures.push_back(p.get_future());
+    std::thread completer([&] {
+      promises[round % 4].set_result(1);
+      promises[(round + 1) % 4].set_result(2);
+    });
+    auto [done, not_done] =
+        wait(futures, absl::InfiniteDuration(), ReturnWhen::kFirstCompleted);
+    EXPECT_GE(done.size(), 1u);
+    EXPECT_EQ(done.size() + not_done.size(), 4u);
+    for (const auto& f : done) EXPECT_TRUE(f.done());
+    completer.join();
+  }
+}
+
+TEST(RaceTest, HandlesCopiedAndDroppedAcrossThreads) {
+  // Reference counting under contention: the last handle, wherever it is
+  // dropped, frees the state exactly once (ASan sees a double free or leak).
+  for (int round = 0; round < kRounds; ++round) {
+    auto p = std::make_unique<Promise<int>>();
+    Future<int> f = p->get_future();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([copy = f]() mutable {
+        AnyFuture any = copy;
+        Future<int> again = copy;
+        copy = Future<int>();
+        (void)any.done();
+      });
+    }
+    std::thread finisher([p = std::move(p)]() mutable {
+      p->set_result(1);
+      p.reset();
+    });
+    for (auto& t : threads) t.join();
+    finisher.join();
+    EXPECT_EQ(f.result(), 1);
+  }
+}
+
+}  // namespace
+}  // namespace concurrent
