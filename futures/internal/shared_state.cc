@@ -3,9 +3,9 @@
 // Notes about the implementation
 // ------------------------------
 // The state of a future is one 32-bit word: a status (pending, running,
-// finished, cancelled) and two flags, kSlowPath and kTaken. All transitions
-// are compare-and-swap loops on that word, so exactly one of a racing
-// cancel() and set_result() wins, and `done()` is a single acquire load.
+// finished, cancelled) and flags (kWaiters, kListeners, kTaken). All
+// transitions are compare-and-swap loops on that word, so exactly one of a
+// racing cancel() and set_result() wins, and `done()` is a single acquire load.
 //
 // The fast path takes no lock. A producer constructs the value in place and
 // then moves the word to kFinished with one CAS (release); a reader that sees
@@ -16,21 +16,27 @@
 // completing one promise at once is excluded by Promise's contract.)
 //
 // The slow path is for threads that must sleep or be called back. A waiter
-// takes the state's mutex, sets kSlowPath with fetch_or and, if the status it
-// got back is not terminal, sleeps on the condition variable. A listener is
-// appended to the intrusive list under the mutex after the same fetch_or. The
-// completer moves the word to a terminal status with a CAS; if the word it
-// replaced had kSlowPath, it takes the mutex, detaches the listener list, wakes
-// every waiter, releases the mutex and runs the listeners in the order they
-// were added, outside the lock. Because the fetch_or and the CAS act on the
-// same word, either the completer sees kSlowPath (and then takes the mutex
-// after the waiter or listener is in place), or the waiter sees the terminal
-// status: no wake-up is lost and every listener runs exactly once.
+// sets kWaiters with fetch_or and, if the status it got back is not terminal,
+// sleeps on the word itself with a futex (FUTEX_WAIT on the value it saw, so a
+// completion in between makes the call return at once). A listener is
+// appended to an intrusive list under the state's mutex after a fetch_or of
+// kListeners. The completer moves the word to a terminal status with a CAS; if
+// the word it replaced had kWaiters, it wakes all sleepers (one futex call);
+// if it had kListeners, it takes the mutex, detaches the list and runs the
+// listeners in the order they were added, outside the lock. Because the
+// fetch_or and the CAS act on the same word, either the completer sees the
+// flag, or the waiter (listener) sees the terminal status: no wake-up is lost
+// and every listener runs exactly once. Thread sanitizers see the
+// happens-before edge through the atomic word; the futex only sleeps.
 //
 // A waiter first spins briefly on the word (only if this process may use
-// more than one CPU), because a cross-thread hand-off usually completes within
-// a few microseconds and parking costs tens of microseconds on a VM.
-//
+// more than one CPU), because a cross-thread hand-off between running threads
+// completes within a fraction of a microsecond while parking and waking cost
+// several. The spin budget adapts per thread (see prepare_to_block): fixed
+// spinning won 200x on an idle machine and lost 3x to std::future when the
+// CPUs were busy (benchmarks/futures_benchmark.cc, Handoff). Parking used an
+// absl::CondVar at first; a futex on the word is cheaper to wake.
+
 // remove_listener() lets wait() and as_completed() take their listeners back
 // from futures that did not complete while they were waiting, so a long-lived
 // future does not accumulate them. Once the completer has detached the list
@@ -38,10 +44,17 @@
 
 #include "futures/internal/shared_state.h"
 
+#include <linux/futex.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <string>
 #include <utility>
@@ -64,19 +77,44 @@ inline void CpuRelax() {
 #endif
 }
 
-// How many times a waiter polls the word before parking: zero when this
-// process may run on one CPU only (spinning would only delay the completer).
-int SpinLimit() {
-  static const int limit = [] {
+// Sleeps while the word equals `expected`, until woken or `deadline` (an
+// absolute realtime clock reading, or null for none). Spurious returns are
+// fine: callers re-check the word.
+void FutexWait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+               const timespec* deadline) {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
+          FUTEX_WAIT_BITSET_PRIVATE | (deadline ? FUTEX_CLOCK_REALTIME : 0),
+          expected, deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void FutexWakeAll(const std::atomic<std::uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
+          FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+// Whether spinning can help at all: not when this process may run on one
+// CPU only (spinning would only delay the completer).
+bool MayRunOnSeveralCpus() {
+  static const bool several = [] {
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1) {
-      return 256;
-    }
-    return 0;
+    return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
   }();
-  return limit;
+  return several;
 }
+
+// Adaptive spinning, per thread. A hand-off between two running threads
+// completes within tens of polls; when the CPUs are busy (the completer is
+// not running), polling only steals its time. So the budget follows what the
+// thread's recent waits needed: it moves towards twice the polls that
+// succeeded, and halves when spinning failed, between kMinSpin and kMaxSpin.
+// After the polls, a few sched_yield() calls let a completer that shares
+// this CPU run before we pay for a futex sleep.
+constexpr int kMinSpin = 16;
+constexpr int kMaxSpin = 512;
+constexpr int kYields = 4;
+thread_local int t_spin_budget = 128;
 
 void DefaultCallbackExceptionHandler(std::exception_ptr e,
                                      std::string_view future) {
@@ -227,19 +265,15 @@ void StateBase::mark_taken() {
   if (w & kTaken) throw_invalid_state("the result was already moved out");
 }
 
-std::uint32_t StateBase::register_slow_path() const {
-  return word_.fetch_or(kSlowPath, std::memory_order_acq_rel);
-}
-
 void StateBase::notify_done(std::uint32_t old_word) {
-  if ((old_word & kSlowPath) == 0) return;
+  if (old_word & kWaiters) FutexWakeAll(word_);
+  if ((old_word & kListeners) == 0) return;
   Listener* list;
   {
     absl::MutexLock lock(&mu_);
     list = head_;
     head_ = tail_ = nullptr;
     listeners_taken_ = true;
-    cv_.SignalAll();
   }
   while (list != nullptr) {
     Listener* next = list->next_;
@@ -251,9 +285,21 @@ void StateBase::notify_done(std::uint32_t old_word) {
 
 bool StateBase::prepare_to_block() const {
   if (done()) return true;
-  for (int i = SpinLimit(); i > 0; --i) {
-    CpuRelax();
-    if (done()) return true;
+  if (MayRunOnSeveralCpus()) {
+    const int budget = t_spin_budget;
+    for (int i = 1; i <= budget; ++i) {
+      CpuRelax();
+      if (done()) {
+        t_spin_budget =
+            std::clamp(budget + (2 * i - budget) / 4, kMinSpin, kMaxSpin);
+        return true;
+      }
+    }
+    t_spin_budget = std::max(kMinSpin, budget / 2);
+    for (int i = 0; i < kYields; ++i) {
+      sched_yield();
+      if (done()) return true;
+    }
   }
   if (BlockingObserver* observer = t_blocking_observer) {
     observer->before_blocking(const_cast<StateBase&>(*this));
@@ -263,10 +309,10 @@ bool StateBase::prepare_to_block() const {
 
 void StateBase::wait() const {
   if (prepare_to_block()) return;
-  absl::MutexLock lock(&mu_);
-  std::uint32_t w = register_slow_path();
+  std::uint32_t w =
+      word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
   while (!IsTerminal(w)) {
-    cv_.Wait(&mu_);
+    FutexWait(word_, w, nullptr);
     w = word();
   }
 }
@@ -278,12 +324,12 @@ bool StateBase::wait_until(absl::Time deadline) const {
     return true;
   }
   if (prepare_to_block()) return true;
-  absl::MutexLock lock(&mu_);
-  std::uint32_t w = register_slow_path();
+  const timespec ts = absl::ToTimespec(deadline);
+  std::uint32_t w =
+      word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
   while (!IsTerminal(w)) {
-    if (cv_.WaitWithDeadline(&mu_, deadline)) {
-      return done();
-    }
+    if (absl::Now() >= deadline) return false;
+    FutexWait(word_, w, &ts);
     w = word();
   }
   return true;
@@ -311,7 +357,8 @@ void StateBase::wait_for_result(absl::Duration timeout) const {
 bool StateBase::add_listener(Listener* listener) {
   {
     absl::MutexLock lock(&mu_);
-    const std::uint32_t w = register_slow_path();
+    const std::uint32_t w =
+        word_.fetch_or(kListeners, std::memory_order_acq_rel);
     if (!IsTerminal(w)) {
       listener->prev_ = tail_;
       listener->next_ = nullptr;

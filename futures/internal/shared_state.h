@@ -40,16 +40,18 @@ struct Unit {};
 template <typename T>
 using Stored = std::conditional_t<std::is_void_v<T>, Unit, T>;
 
-// Status word layout: two bits of status and two flags.
+// Status word layout: two bits of status and three flags.
 inline constexpr std::uint32_t kPending = 0;
 inline constexpr std::uint32_t kRunning = 1;
 inline constexpr std::uint32_t kFinished = 2;   // with a value or an exception
 inline constexpr std::uint32_t kCancelled = 3;  // cancelled before it ran
 inline constexpr std::uint32_t kStatusMask = 3;
-// A waiter or a listener registered itself: completing must take the mutex.
-inline constexpr std::uint32_t kSlowPath = 4;
+// A thread sleeps on the word (futex): completing must wake it.
+inline constexpr std::uint32_t kWaiters = 4;
+// A listener was registered: completing must take the mutex and run them.
+inline constexpr std::uint32_t kListeners = 8;
 // The value was moved out (`std::move(future).result()`).
-inline constexpr std::uint32_t kTaken = 8;
+inline constexpr std::uint32_t kTaken = 16;
 
 inline constexpr bool IsTerminal(std::uint32_t word) {
   return (word & kStatusMask) >= kFinished;
@@ -164,12 +166,10 @@ class StateBase {
   void notify_done(std::uint32_t old_word);
   // Spins, then tells the thread's BlockingObserver. Returns done().
   bool prepare_to_block() const;
-  std::uint32_t register_slow_path() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable std::atomic<std::uint32_t> word_{kPending};
   mutable std::atomic<std::uint32_t> refs_{1};
-  mutable absl::Mutex mu_;
-  mutable absl::CondVar cv_;
+  mutable absl::Mutex mu_;  // guards the listener list only
   Listener* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   Listener* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool listeners_taken_ ABSL_GUARDED_BY(mu_) = false;
