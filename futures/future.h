@@ -336,9 +336,6 @@ class Future {
     return *state_;
   }
 
-  template <typename U, typename F>
-  static void RunContinuation(Promise<U>& promise, F& fn, const Future& src);
-
   internal::SharedState<T>* state_ = nullptr;
 };
 
@@ -446,41 +443,43 @@ void AnyCallbackListener<F>::on_done(StateBase& state) noexcept {
   InvokeCallback(fn_, future, state);
 }
 
-// Completes `promise` with `future`'s outcome (used to flatten then()).
+// Completes `target` with `future`'s outcome (used to flatten then()).
 template <typename U>
-void Forward(Promise<U>& promise, const Future<U>& future) noexcept {
+void Forward(SharedState<U>& target, const Future<U>& future) noexcept {
   try {
     if (future.cancelled()) {
       FutureAccess::state(future)->throw_cancelled();
     } else if (std::exception_ptr e = future.exception()) {
-      promise.set_exception(std::move(e));
+      target.set_exception(std::move(e));
     } else if constexpr (std::is_void_v<U>) {
-      promise.set_result();
+      target.set_value();
     } else if constexpr (std::is_copy_constructible_v<U>) {
-      promise.set_result(future.result());
+      target.set_value(future.result());
     } else {
-      promise.set_result(Future<U>(future).result());  // moves the value out
+      target.set_value(Future<U>(future).result());  // moves the value out
     }
   } catch (...) {
-    promise.set_exception(std::current_exception());
+    try {
+      target.set_exception(std::current_exception());
+    } catch (...) {
+      // `target` was cancelled meanwhile.
+    }
   }
 }
 
-}  // namespace internal
-
-template <typename T>
-template <typename U, typename F>
-void Future<T>::RunContinuation(Promise<U>& promise, F& fn, const Future& src) {
-  using internal::ContinuationArg;
-  using R = internal::ContinuationResult<T, F>;
-  constexpr ContinuationArg arg = internal::ContinuationArgOf<T, F>();
-  if (!promise.set_running_or_notify_cancel()) return;  // result cancelled
+// Completes `target` with what `fn` makes of the done `source` (see
+// Future<T>::then). Skips `fn` if `target` was cancelled.
+template <typename U, typename T, typename F>
+void RunContinuation(SharedState<U>& target, F& fn,
+                     SharedState<T>& source) noexcept {
+  using R = ContinuationResult<T, F>;
+  constexpr ContinuationArg arg = ContinuationArgOf<T, F>();
+  if (!target.try_set_running()) return;  // the result was cancelled
   try {
     if constexpr (arg != ContinuationArg::kFuture) {
-      internal::SharedState<T>& s = *src.state_;
-      if (s.status() == internal::kCancelled) s.throw_cancelled();
-      if (s.stored_exception() != nullptr) {
-        promise.set_exception(s.stored_exception());
+      if (source.status() == kCancelled) source.throw_cancelled();
+      if (source.stored_exception() != nullptr) {
+        target.set_exception(source.stored_exception());
         return;
       }
     }
@@ -488,28 +487,66 @@ void Future<T>::RunContinuation(Promise<U>& promise, F& fn, const Future& src) {
       if constexpr (arg == ContinuationArg::kNone) {
         return std::invoke(fn);
       } else if constexpr (arg == ContinuationArg::kConstRef) {
-        return std::invoke(fn, static_cast<const T&>(src.state_->value()));
+        return std::invoke(fn, static_cast<const T&>(source.value()));
       } else if constexpr (arg == ContinuationArg::kMove) {
-        return std::invoke(fn, src.state_->take_value());
+        return std::invoke(fn, source.take_value());
       } else {
-        return std::invoke(fn, src);
+        return std::invoke(fn, FutureAccess::share(&source));
       }
     };
-    if constexpr (internal::IsFuture<R>::value) {
+    if constexpr (IsFuture<R>::value) {
       R inner = call();
       inner.add_done_callback(
-          [shared = std::make_shared<Promise<U>>(std::move(promise))](
-              const R& done) { internal::Forward(*shared, done); });
+          [keep = FutureAccess::share(&target)](const R& done) {
+            Forward(*FutureAccess::state(keep), done);
+          });
     } else if constexpr (std::is_void_v<R>) {
       call();
-      promise.set_result();
+      target.set_value();
     } else {
-      promise.set_result(call());
+      target.set_value(call());
     }
   } catch (...) {
-    if (promise.valid()) promise.set_exception(std::current_exception());
+    try {
+      target.set_exception(std::current_exception());
+    } catch (...) {
+      // Cancelled meanwhile.
+    }
   }
 }
+
+// The state of then()'s result future, fused with the listener that computes
+// it: one allocation per link of a chain. The source state holds one
+// reference (released by dispose()), each result handle another.
+template <typename U, typename T, typename F>
+class ContinuationState final : public SharedState<U>, public Listener {
+ public:
+  explicit ContinuationState(F&& fn) : fn_(std::move(fn)) {}
+
+  void on_done(StateBase& source) noexcept override {
+    ran_ = true;
+    RunContinuation(*this, fn_, static_cast<SharedState<T>&>(source));
+  }
+  void dispose() noexcept override {
+    // Disposed unrun: the source died without completing (it cannot while a
+    // Promise lives: the Promise breaks it first). Never leave it pending.
+    // (dispose() follows on_done() in the same thread: `ran_` needs no sync.)
+    if (!ran_ && !this->done()) {
+      try {
+        this->set_exception(std::make_exception_ptr(BrokenPromise(
+            this->describe() + ": the future it continues was abandoned")));
+      } catch (...) {
+      }
+    }
+    this->unref();
+  }
+
+ private:
+  F fn_;
+  bool ran_ = false;
+};
+
+}  // namespace internal
 
 template <typename T>
 template <typename F>
@@ -517,13 +554,11 @@ auto Future<T>::then(F&& fn) const {
   using Fn = std::decay_t<F>;
   using U =
       typename internal::Unwrap<internal::ContinuationResult<T, Fn>>::type;
-  checked();
-  Promise<U> promise;
-  Future<U> result = promise.get_future();
-  add_done_callback([promise = std::move(promise),
-                     fn = Fn(std::forward<F>(fn))](const Future& src) mutable {
-    RunContinuation(promise, fn, src);
-  });
+  internal::SharedState<T>& source = checked();
+  auto* state =
+      new internal::ContinuationState<U, T, Fn>(Fn(std::forward<F>(fn)));
+  Future<U> result = internal::FutureAccess::share<U>(state);
+  source.add_listener(state);  // runs it at once if `source` is done
   return result;
 }
 
@@ -544,7 +579,8 @@ auto Future<T>::then(E& executor, F&& fn) const {
     auto shared = std::make_shared<Promise<U>>(std::move(promise));
     try {
       executor->submit([shared, fn = std::move(fn), src]() mutable {
-        RunContinuation(*shared, fn, src);
+        internal::RunContinuation(*internal::FutureAccess::state(*shared), fn,
+                                  *internal::FutureAccess::state(src));
       });
     } catch (...) {
       try {

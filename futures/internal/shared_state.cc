@@ -142,7 +142,7 @@ StateBase::~StateBase() {
   Listener* l = head_;
   while (l != nullptr) {
     Listener* next = l->next_;
-    delete l;
+    l->dispose();
     l = next;
   }
 }
@@ -278,7 +278,7 @@ void StateBase::notify_done(std::uint32_t old_word) {
   while (list != nullptr) {
     Listener* next = list->next_;
     list->on_done(*this);
-    delete list;
+    list->dispose();
     list = next;
   }
 }
@@ -372,7 +372,7 @@ bool StateBase::add_listener(Listener* listener) {
     }
   }
   listener->on_done(*this);
-  delete listener;
+  listener->dispose();
   return false;
 }
 

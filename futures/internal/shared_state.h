@@ -73,6 +73,12 @@ class Listener {
   // state, or at registration if the state was already done. Must not throw.
   virtual void on_done(StateBase& state) noexcept = 0;
 
+  // Called by the state when it is finished with the listener: after
+  // on_done(), or when the state dies with the listener still registered.
+  // Deletes it by default; a listener that is itself reference-counted (a
+  // then() continuation) drops its reference instead.
+  virtual void dispose() noexcept { delete this; }
+
  private:
   friend class StateBase;
   Listener* next_ = nullptr;
@@ -283,6 +289,10 @@ struct FutureAccess {
   template <typename T>
   static SharedState<T>* state(const Future<T>& f) noexcept {
     return f.state_;
+  }
+  template <typename T>
+  static SharedState<T>* state(const Promise<T>& p) noexcept {
+    return p.state_;
   }
   static StateBase* state(const AnyFuture& f) noexcept;  // in future.h
   // Adopts one reference of `state` (as a Promise owns it).
