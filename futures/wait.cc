@@ -107,6 +107,20 @@ void WaitStates(const std::vector<StateBase*>& states, absl::Time deadline,
   }
   if (Satisfied(when, done, failed, states.size())) return;
   if (deadline <= absl::Now()) return;
+  // A thread with a BlockingObserver (an executor's worker) lets it act on
+  // each pending future first: it may run a queued task of its own inline.
+  if (BlockingObserver* observer = CurrentBlockingObserver()) {
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      if (counted[i]) continue;
+      observer->before_blocking(*states[i]);
+      if (states[i]->done()) {
+        counted[i] = true;
+        ++done;
+        failed |= FailedWithException(*states[i]);
+        if (Satisfied(when, done, failed, states.size())) return;
+      }
+    }
+  }
 
   auto hub = std::make_shared<WaitHub>();
   {
@@ -192,6 +206,21 @@ CompletionQueue::~CompletionQueue() {
 
 std::ptrdiff_t CompletionQueue::next() {
   if (yielded_ == states_.size()) return -1;
+  if (BlockingObserver* observer = CurrentBlockingObserver()) {
+    // As in WaitStates: let the observer act on a pending future (run it
+    // inline) before this thread sleeps; its listener then queues it.
+    bool empty;
+    {
+      absl::MutexLock lock(&hub_->mu);
+      empty = hub_->ready.empty();
+    }
+    for (std::size_t i = 0; empty && i < states_.size(); ++i) {
+      if (registered_[i] == nullptr || states_[i]->done()) continue;
+      observer->before_blocking(*states_[i]);
+      absl::MutexLock lock(&hub_->mu);
+      empty = hub_->ready.empty();
+    }
+  }
   absl::MutexLock lock(&hub_->mu);
   while (hub_->ready.empty()) {
     if (hub_->cv.WaitWithDeadline(&hub_->mu, deadline_) &&

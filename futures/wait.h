@@ -38,6 +38,10 @@
 // futures at once, while other threads complete or cancel them. An
 // `as_completed` range is thread-compatible (iterate it from one thread).
 //
+// Inside an executor's worker, both give the executor's BlockingObserver (see
+// futures/internal/shared_state.h) a chance to run a pending task of its own
+// inline before the thread sleeps, as result() does.
+//
 // Errors: `as_completed` throws TimeoutError; `when_any()` of no futures throws
 // std::invalid_argument; an invalid future handle throws InvalidStateError.
 // None of these rethrow the futures' own exceptions: read them from the

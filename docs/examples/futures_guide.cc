@@ -88,8 +88,7 @@ void HandleErrors() {
     std::printf("ParseError: %s\n", e.what());
   }
   std::printf("exception() is set: %d\n", bad.exception() != nullptr);
-  std::printf("exception() of good is null: %d\n",
-              good.exception() == nullptr);
+  std::printf("exception() of good is null: %d\n", good.exception() == nullptr);
 }
 
 // --- Cancel -----------------------------------------------------------------
@@ -130,8 +129,9 @@ void Chain() {
         return f.exception() ? -1 : f.result();
       });
   std::printf("recovered: %d\n", recovered.result());
-  auto both = concurrent::when_all(pool.submit([] { return 1; }),
-                                   pool.submit([] { return std::string("b"); }));
+  auto both =
+      concurrent::when_all(pool.submit([] { return 1; }),
+                           pool.submit([] { return std::string("b"); }));
   auto [one, b] = both.result();
   std::printf("when_all: %d %s\n", one.result(), b.result().c_str());
 }

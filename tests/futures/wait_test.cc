@@ -319,6 +319,76 @@ TEST(AsCompletedTest, AbandonedIterationReleasesListeners) {
 }
 
 // ---------------------------------------------------------------------------
+// The blocking observer (an executor's worker runs its own tasks inline).
+
+// Completes promise i when asked about its future, as a worker that runs a
+// queued task inline would.
+class RunInlineObserver final : public internal::BlockingObserver {
+ public:
+  explicit RunInlineObserver(Batch* b) : b_(b) {}
+  void before_blocking(internal::StateBase& s) override {
+    for (std::size_t i = 0; i < b_->futures.size(); ++i) {
+      if (internal::FutureAccess::state(b_->futures[i]) == &s) {
+        b_->promises[i].set_result(static_cast<int>(i));
+        ++asked;
+      }
+    }
+  }
+  int asked = 0;
+
+ private:
+  Batch* b_;
+};
+
+TEST(WaitObserverTest, WaitLetsTheObserverRunPendingFutures) {
+  Batch b(3);
+  RunInlineObserver observer(&b);
+  internal::ScopedBlockingObserver scope(&observer);
+  auto [done, not_done] = wait(b.futures);
+  EXPECT_EQ(done.size(), 3u);
+  EXPECT_EQ(observer.asked, 3);
+}
+
+TEST(WaitObserverTest, FirstCompletedAsksOnlyUntilSatisfied) {
+  Batch b(3);
+  RunInlineObserver observer(&b);
+  internal::ScopedBlockingObserver scope(&observer);
+  auto [done, not_done] =
+      wait(b.futures, absl::InfiniteDuration(), ReturnWhen::kFirstCompleted);
+  EXPECT_EQ(done.size(), 1u);
+  EXPECT_EQ(observer.asked, 1);
+}
+
+TEST(WaitObserverTest, AsCompletedLetsTheObserverRunPendingFutures) {
+  Batch b(3);
+  RunInlineObserver observer(&b);
+  internal::ScopedBlockingObserver scope(&observer);
+  int n = 0;
+  for (const Future<int>& f : as_completed(b.futures)) {
+    EXPECT_EQ(f.result(), n);
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+}
+
+class RefusingObserver final : public internal::BlockingObserver {
+ public:
+  void before_blocking(internal::StateBase&) override {
+    throw InvalidStateError("would deadlock");
+  }
+};
+
+TEST(WaitObserverTest, ObserverMayRefuseToBlock) {
+  Batch b(1);
+  RefusingObserver observer;
+  internal::ScopedBlockingObserver scope(&observer);
+  EXPECT_THROW(wait(b.futures), InvalidStateError);
+  EXPECT_THROW(as_completed(b.futures).begin(), InvalidStateError);
+  b.promises[0].set_result(1);
+  EXPECT_EQ(wait(b.futures).done.size(), 1u);  // nothing pending: not asked
+}
+
+// ---------------------------------------------------------------------------
 // when_all() / when_any()
 
 TEST(WhenAllTest, CompletesWhenAllAreDoneWithTheirOutcomes) {
