@@ -117,8 +117,9 @@ class Promise {
 
   void abandon() noexcept {
     if (state_ == nullptr) return;
-    // Nobody else holds the state: nobody can observe it.
-    if (!state_->has_single_owner() && !state_->done()) {
+    // Even with no other handle left, callbacks and then() continuations
+    // registered on the future must learn that it will never complete.
+    if (!state_->done()) {
       try {
         state_->set_exception(std::make_exception_ptr(BrokenPromise(
             state_->describe() +

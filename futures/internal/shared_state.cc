@@ -328,7 +328,7 @@ bool StateBase::wait_until(absl::Time deadline) const {
   std::uint32_t w =
       word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
   while (!IsTerminal(w)) {
-    if (absl::Now() >= deadline) return false;
+    if (absl::Now() >= deadline) return done();
     FutexWait(word_, w, &ts);
     w = word();
   }

@@ -96,9 +96,6 @@ class StateBase {
   void unref() const noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
-  bool has_single_owner() const noexcept {
-    return refs_.load(std::memory_order_acquire) == 1;
-  }
 
   std::uint32_t word() const noexcept {
     return word_.load(std::memory_order_acquire);

@@ -193,6 +193,26 @@ TEST(PromiseTest, DestroyedPromiseBreaksItsFuture) {
   }
 }
 
+TEST(PromiseTest, DroppedPromiseRunsCallbacksAndContinuationsWithTheError) {
+  // The promise is the state's last owner: no Future handle is left, yet the
+  // callback and the then() result must still learn about it.
+  bool callback_saw_broken = false;
+  Future<int> continued;
+  {
+    Promise<int> p;
+    p.get_future().add_done_callback([&](const Future<int>& f) {
+      try {
+        f.result();
+      } catch (const BrokenPromise&) {
+        callback_saw_broken = true;
+      }
+    });
+    continued = p.get_future().then([](int v) { return v; });
+  }
+  EXPECT_TRUE(callback_saw_broken);
+  EXPECT_THROW(continued.result(), BrokenPromise);
+}
+
 TEST(PromiseTest, AssignedOverPromiseBreaksItsFuture) {
   Promise<int> p;
   Future<int> f = p.get_future();
