@@ -58,6 +58,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -145,8 +146,8 @@ auto ContinuationResultHelper() {
 }
 
 template <typename T, typename F>
-using ContinuationResult =
-    typename decltype(ContinuationResultHelper<T, F>())::type;
+using ContinuationResult = std::remove_cvref_t<
+    typename decltype(ContinuationResultHelper<T, F>())::type>;
 
 // Anything with `submit(callable)`, such as concurrent::Executor.
 template <typename E>
@@ -253,7 +254,10 @@ class Future {
   // As above, but moves the value out of the shared state (the way to take a
   // move-only value out): `T v = std::move(f).result();`. The value can be
   // moved out once; afterwards result() on any handle of this future throws
-  // InvalidStateError. Leaves this handle valid.
+  // InvalidStateError. Leaves this handle valid. It waits until the done
+  // callbacks have run (they may read the value), but like any move from a
+  // shared object it requires that no other thread is reading the value
+  // through a reference that result() returned earlier.
   T result(absl::Duration timeout = absl::InfiniteDuration()) && {
     internal::SharedState<T>& s = checked();
     s.wait_for_result(timeout);
@@ -302,10 +306,13 @@ class Future {
   //     not called and the returned future fails with the same exception
   //     (CancelledError for a cancelled one);
   //   * or the done future itself, fn(const Future<T>&), to handle errors.
-  //     (A callable that accepts both forms gets the value.)
+  //     A callable that accepts both forms gets the value: give a generic
+  //     lambda meant for the future form its parameter type
+  //     (`[](const Future<int>& f) {...}`).
   // An exception thrown by `fn` fails the returned future. If `fn` returns a
-  // Future<U>, the result is a Future<U> that completes with it. Cancelling
-  // the returned future before `fn` runs means `fn` never runs.
+  // Future<U>, the result is a Future<U> that completes with it (for a
+  // move-only U, by moving the value out of the future `fn` returned).
+  // Cancelling the returned future before `fn` runs means `fn` never runs.
   template <typename F>
   auto then(F&& fn) const;
 
@@ -487,6 +494,7 @@ void RunContinuation(SharedState<U>& target, F& fn,
       if constexpr (arg == ContinuationArg::kNone) {
         return std::invoke(fn);
       } else if constexpr (arg == ContinuationArg::kConstRef) {
+        source.check_not_taken();
         return std::invoke(fn, static_cast<const T&>(source.value()));
       } else if constexpr (arg == ContinuationArg::kMove) {
         return std::invoke(fn, source.take_value());
@@ -524,26 +532,21 @@ class ContinuationState final : public SharedState<U>, public Listener {
   explicit ContinuationState(F&& fn) : fn_(std::move(fn)) {}
 
   void on_done(StateBase& source) noexcept override {
-    ran_ = true;
-    RunContinuation(*this, fn_, static_cast<SharedState<T>&>(source));
+    RunContinuation(*this, *fn_, static_cast<SharedState<T>&>(source));
+    fn_.reset();  // its captures must not live as long as the result does
   }
   void dispose() noexcept override {
     // Disposed unrun: the source died without completing (it cannot while a
     // Promise lives: the Promise breaks it first). Never leave it pending.
-    // (dispose() follows on_done() in the same thread: `ran_` needs no sync.)
-    if (!ran_ && !this->done()) {
-      try {
-        this->set_exception(std::make_exception_ptr(BrokenPromise(
-            this->describe() + ": the future it continues was abandoned")));
-      } catch (...) {
-      }
+    if (fn_.has_value()) {
+      fn_.reset();
+      BreakPromise(*this, "the future it continues was abandoned");
     }
     this->unref();
   }
 
  private:
-  F fn_;
-  bool ran_ = false;
+  std::optional<F> fn_;  // reset once run (or abandoned)
 };
 
 }  // namespace internal

@@ -119,15 +119,8 @@ class Promise {
     if (state_ == nullptr) return;
     // Even with no other handle left, callbacks and then() continuations
     // registered on the future must learn that it will never complete.
-    if (!state_->done()) {
-      try {
-        state_->set_exception(std::make_exception_ptr(BrokenPromise(
-            state_->describe() +
-            ": its Promise was destroyed without setting a result")));
-      } catch (...) {
-        // Cancelled meanwhile: nothing to report.
-      }
-    }
+    internal::BreakPromise(
+        *state_, "its Promise was destroyed without setting a result");
     std::exchange(state_, nullptr)->unref();
   }
 

@@ -131,13 +131,25 @@ void WaitStates(const std::vector<StateBase*>& states, absl::Time deadline,
   // Register on every future not counted yet; one that finished since the
   // scan runs its listener at once, inside add_listener(), and is counted.
   std::vector<std::pair<StateBase*, Listener*>> registered;
-  registered.reserve(states.size() - done);
-  for (std::size_t i = 0; i < states.size(); ++i) {
-    if (counted[i]) continue;
-    Listener* listener = new WaitListener(hub);
-    if (states[i]->add_listener(listener)) {
-      registered.emplace_back(states[i], listener);
+  auto unregister = [&registered] {
+    for (auto& [state, listener] : registered) {
+      if (state->remove_listener(listener)) delete listener;
     }
+  };
+  try {
+    registered.reserve(states.size() - done);
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      if (counted[i]) continue;
+      auto listener = std::make_unique<WaitListener>(hub);
+      if (states[i]->add_listener(listener.get())) {
+        registered.emplace_back(states[i], listener.release());
+      } else {
+        listener.release();  // ran and disposed at once
+      }
+    }
+  } catch (...) {
+    unregister();  // allocation failed midway: take back what was added
+    throw;
   }
   {
     absl::MutexLock lock(&hub->mu);
@@ -145,9 +157,7 @@ void WaitStates(const std::vector<StateBase*>& states, absl::Time deadline,
       if (hub->cv.WaitWithDeadline(&hub->mu, deadline)) break;
     }
   }
-  for (auto& [state, listener] : registered) {
-    if (state->remove_listener(listener)) delete listener;
-  }
+  unregister();
 }
 
 struct CompletionQueue::Hub {
@@ -188,19 +198,31 @@ CompletionQueue::CompletionQueue(std::vector<StateBase*> states,
       }
     }
   }
-  for (std::size_t i = 0; i < states_.size(); ++i) {
-    if (queued[i]) continue;
-    Listener* listener = new QueueListener(hub_, i);
-    if (states_[i]->add_listener(listener)) registered_[i] = listener;
+  try {
+    for (std::size_t i = 0; i < states_.size(); ++i) {
+      if (queued[i]) continue;
+      auto listener = std::make_unique<QueueListener>(hub_, i);
+      if (states_[i]->add_listener(listener.get())) {
+        registered_[i] = listener.release();
+      } else {
+        listener.release();  // ran and disposed at once
+      }
+    }
+  } catch (...) {
+    unregister_all();  // allocation failed midway: take back what was added
+    throw;
   }
 }
 
-CompletionQueue::~CompletionQueue() {
+CompletionQueue::~CompletionQueue() { unregister_all(); }
+
+void CompletionQueue::unregister_all() noexcept {
   for (std::size_t i = 0; i < states_.size(); ++i) {
     if (registered_[i] != nullptr &&
         states_[i]->remove_listener(registered_[i])) {
       delete registered_[i];
     }
+    registered_[i] = nullptr;
   }
 }
 

@@ -146,6 +146,8 @@ class CompletionQueue {
   struct Hub;  // shared with the listeners (wait.cc)
 
  private:
+  void unregister_all() noexcept;
+
   std::shared_ptr<Hub> hub_;
   std::vector<StateBase*> states_;
   std::vector<Listener*> registered_;  // null where not registered
@@ -262,8 +264,9 @@ inline AsCompleted<AnyFuture> as_completed(
 }
 
 // A future that completes when every future of `futures` is done, with those
-// futures (each holding its own value or exception). It never fails:
-// inspect the futures. Thread-safe.
+// futures (each holding its own value or exception). It does not fail because
+// an input failed: inspect the futures. (If registering on the inputs runs out
+// of memory midway, it throws std::bad_alloc.) Thread-safe.
 template <typename T>
 Future<std::vector<Future<T>>> when_all(std::vector<Future<T>> futures) {
   struct Join {

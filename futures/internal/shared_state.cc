@@ -78,14 +78,20 @@ inline void CpuRelax() {
 }
 
 // Sleeps while the word equals `expected`, until woken or `deadline` (an
-// absolute realtime clock reading, or null for none). Spurious returns are
+// absolute CLOCK_MONOTONIC reading, or null for none). Spurious returns are
 // fine: callers re-check the word.
 void FutexWait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
                const timespec* deadline) {
   static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
   syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
-          FUTEX_WAIT_BITSET_PRIVATE | (deadline ? FUTEX_CLOCK_REALTIME : 0),
-          expected, deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+          FUTEX_WAIT_BITSET_PRIVATE, expected, deadline, nullptr,
+          FUTEX_BITSET_MATCH_ANY);
+}
+
+absl::Duration MonotonicNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return absl::DurationFromTimespec(ts);
 }
 
 void FutexWakeAll(const std::atomic<std::uint32_t>& word) {
@@ -133,6 +139,9 @@ std::atomic<CallbackExceptionHandlerFn> g_callback_exception_handler{
     &DefaultCallbackExceptionHandler};
 
 thread_local BlockingObserver* t_blocking_observer = nullptr;
+
+// The state whose listeners this thread is running (innermost), if any.
+thread_local const StateBase* t_notifying = nullptr;
 
 }  // namespace
 
@@ -261,7 +270,15 @@ void StateBase::set_exception(std::exception_ptr e) {
 }
 
 void StateBase::mark_taken() {
-  const std::uint32_t w = word_.fetch_or(kTaken, std::memory_order_acq_rel);
+  // Listeners run in the completing thread may still be reading the value
+  // (a waiter is woken before them): wait until they are done, unless this
+  // is that thread (a then() continuation taking the value).
+  std::uint32_t w = word();
+  while ((w & kListeners) && !(w & kListenersRun) && t_notifying != this) {
+    sched_yield();
+    w = word();
+  }
+  w = word_.fetch_or(kTaken, std::memory_order_acq_rel);
   if (w & kTaken) throw_invalid_state("the result was already moved out");
 }
 
@@ -275,12 +292,19 @@ void StateBase::notify_done(std::uint32_t old_word) {
     head_ = tail_ = nullptr;
     listeners_taken_ = true;
   }
+  // A listener may drop the last outside reference (say, a callback that
+  // deletes the object owning the Promise): keep the state alive meanwhile.
+  ref();
+  const StateBase* outer = std::exchange(t_notifying, this);
   while (list != nullptr) {
     Listener* next = list->next_;
     list->on_done(*this);
     list->dispose();
     list = next;
   }
+  t_notifying = outer;
+  word_.fetch_or(kListenersRun, std::memory_order_release);
+  unref();
 }
 
 bool StateBase::prepare_to_block() const {
@@ -323,12 +347,16 @@ bool StateBase::wait_until(absl::Time deadline) const {
     wait();
     return true;
   }
+  // Timeouts run on the monotonic clock (as Python's do): the wall-clock
+  // deadline is converted once, so a clock jump does not stretch the wait.
+  const absl::Duration mono_deadline =
+      MonotonicNow() + (deadline - absl::Now());
   if (prepare_to_block()) return true;
-  const timespec ts = absl::ToTimespec(deadline);
+  const timespec ts = absl::ToTimespec(mono_deadline);
   std::uint32_t w =
       word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
   while (!IsTerminal(w)) {
-    if (absl::Now() >= deadline) return done();
+    if (MonotonicNow() >= mono_deadline) return done();
     FutexWait(word_, w, &ts);
     w = word();
   }
@@ -414,6 +442,33 @@ ScopedBlockingObserver::ScopedBlockingObserver(
 
 ScopedBlockingObserver::~ScopedBlockingObserver() {
   t_blocking_observer = previous_;
+}
+
+const std::exception_ptr& FallbackBrokenPromise() noexcept {
+  static const std::exception_ptr fallback = std::make_exception_ptr(
+      BrokenPromise("the producer of this future was destroyed without "
+                    "completing it"));
+  return fallback;
+}
+
+// Made at start-up, while memory is plentiful.
+[[maybe_unused]] const std::exception_ptr& g_fallback_broken_promise =
+    FallbackBrokenPromise();
+
+void BreakPromise(StateBase& state, const char* why) noexcept {
+  if (state.done()) return;
+  std::exception_ptr error;
+  try {
+    error = std::make_exception_ptr(
+        BrokenPromise(absl::StrCat(state.describe(), ": ", why)));
+  } catch (...) {
+    error = FallbackBrokenPromise();
+  }
+  try {
+    state.set_exception(std::move(error));
+  } catch (const InvalidStateError&) {
+    // Completed or cancelled meanwhile: nothing left to break.
+  }
 }
 
 CallbackExceptionHandlerFn ExchangeCallbackExceptionHandler(

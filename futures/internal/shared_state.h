@@ -52,6 +52,8 @@ inline constexpr std::uint32_t kWaiters = 4;
 inline constexpr std::uint32_t kListeners = 8;
 // The value was moved out (`std::move(future).result()`).
 inline constexpr std::uint32_t kTaken = 16;
+// The completing thread has run every listener (set only if kListeners).
+inline constexpr std::uint32_t kListenersRun = 32;
 
 inline constexpr bool IsTerminal(std::uint32_t word) {
   return (word & kStatusMask) >= kFinished;
@@ -158,8 +160,14 @@ class StateBase {
   // Moves a pending or running state to finished and wakes everybody. Returns
   // false (changing nothing) if it was done meanwhile (cancelled).
   bool try_finish();
-  // Sets the kTaken flag; throws InvalidStateError if it was already set.
+  // Sets the kTaken flag, after the completing thread has run the listeners
+  // (which may read the value); throws InvalidStateError if it was already
+  // set.
   void mark_taken();
+  // Clears kTaken again (the move out of the value threw).
+  void unmark_taken() noexcept {
+    word_.fetch_and(~kTaken, std::memory_order_acq_rel);
+  }
 
   std::exception_ptr exception_;
 
@@ -204,7 +212,12 @@ class SharedState : public StateBase {
   // Requires finished without exception: moves the value out (once).
   Stored<T> take_value() {
     mark_taken();
-    return std::move(storage_.value);
+    try {
+      return std::move(storage_.value);
+    } catch (...) {
+      unmark_taken();  // the value is intact: let someone else have it
+      throw;
+    }
   }
   void check_not_taken() const {
     if (word() & kTaken) {
@@ -256,6 +269,14 @@ class ScopedBlockingObserver {
  private:
   BlockingObserver* previous_;
 };
+
+// A BrokenPromise made at start-up, for when making one fails (bad_alloc):
+// a future must never stay pending because its producer is gone.
+const std::exception_ptr& FallbackBrokenPromise() noexcept;
+
+// Completes `state` with a BrokenPromise saying `why`, unless it is done.
+// Never throws and never leaves `state` pending.
+void BreakPromise(StateBase& state, const char* why) noexcept;
 
 // Throws InvalidStateError for a method called on an invalid handle.
 [[noreturn]] void ThrowInvalidHandle();

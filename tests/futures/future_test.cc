@@ -468,6 +468,21 @@ TEST(CallbackTest, DefaultHandlerPrintsOneLineOnStderr) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1);
 }
 
+TEST(CallbackTest, CallbackMayDestroyThePromiseAndLastHandle) {
+  // The state must outlive its own notification even when a callback drops
+  // every outside reference (ASan sees a use-after-free otherwise).
+  auto* owner = new Promise<int>();
+  int second_ran = 0;
+  {
+    Future<int> f = owner->get_future();
+    f.add_done_callback([owner](const Future<int>&) { delete owner; });
+    f.add_done_callback(
+        [&](const Future<int>& done) { second_ran = done.result(); });
+  }
+  owner->set_result(8);  // the first callback deletes `owner`
+  EXPECT_EQ(second_ran, 8);
+}
+
 TEST(CallbackTest, AnyFutureCallback) {
   Promise<std::string> p;
   AnyFuture any = p.get_future();

@@ -146,6 +146,36 @@ TEST(ThenTest, CancellingTheResultMeansTheContinuationNeverRuns) {
   EXPECT_TRUE(g.cancelled());
 }
 
+TEST(ThenTest, ContinuationReleasesItsCapturesOnceRun) {
+  auto captured = std::make_shared<int>(1);
+  Promise<int> p;
+  Future<int> g = p.get_future().then([captured](int v) { return v; });
+  EXPECT_EQ(captured.use_count(), 2);
+  p.set_result(1);
+  EXPECT_EQ(g.result(), 1);
+  EXPECT_EQ(captured.use_count(), 1);  // g lives on; the lambda does not
+}
+
+TEST(ThenTest, CancelledContinuationReleasesItsCapturesWhenSourceCompletes) {
+  auto captured = std::make_shared<int>(1);
+  Promise<int> p;
+  Future<int> g = p.get_future().then([captured](int v) { return v; });
+  g.cancel();
+  p.set_result(1);
+  EXPECT_EQ(captured.use_count(), 1);
+}
+
+TEST(ThenTest, ConstRefContinuationAfterValueWasMovedOutFails) {
+  Promise<std::unique_ptr<int>> p;
+  Future<std::unique_ptr<int>> f = p.get_future();
+  Future<int> taker = f.then([](std::unique_ptr<int>&& v) { return *v; });
+  Future<int> reader =
+      f.then([](const std::unique_ptr<int>& v) { return v ? *v : -1; });
+  p.set_result(std::make_unique<int>(4));
+  EXPECT_EQ(taker.result(), 4);
+  EXPECT_THROW(reader.result(), InvalidStateError);  // not a moved-from value
+}
+
 TEST(ThenTest, ChainOfTen) {
   Promise<int> p;
   Future<int> f = p.get_future();
