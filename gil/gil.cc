@@ -74,7 +74,10 @@
 
 #include "gil/gil.h"
 
+#include <time.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -280,7 +283,7 @@ GilThreadSlot* Gil::slot_for(GilThreadState& ts) {
   return new_slot(ts);
 }
 
-GilThreadSlot* Gil::new_slot(GilThreadState& ts) {
+ABSL_ATTRIBUTE_NOINLINE GilThreadSlot* Gil::new_slot(GilThreadState& ts) {
   const std::thread::id me = std::this_thread::get_id();
   GilThreadSlot* slot;
   {
@@ -309,7 +312,7 @@ void Gil::request_drop() {
   }
 }
 
-void Gil::note_switch(GilThreadState& ts) {
+ABSL_ATTRIBUTE_NOINLINE void Gil::note_switch(GilThreadState& ts) {
   last_holder_.store(&ts, std::memory_order_seq_cst);
   bump(switch_number_);
   if ((state_.load(std::memory_order_seq_cst) & kSwitchWaiterMask) != 0) {
@@ -318,8 +321,10 @@ void Gil::note_switch(GilThreadState& ts) {
   }
 }
 
-inline void Gil::on_acquired(GilThreadState& ts, bool others_waiting,
-                             absl::Duration waited, bool contended) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::on_acquired(GilThreadState& ts,
+                                                          bool others_waiting,
+                                                          absl::Duration waited,
+                                                          bool contended) {
   holder_.store(&ts, std::memory_order_relaxed);
   internal::current_gil_tls = this;
   if (last_holder_.load(std::memory_order_relaxed) != &ts) {
@@ -339,7 +344,7 @@ inline void Gil::on_acquired(GilThreadState& ts, bool others_waiting,
     bump(counters_->contended);
     counters_->wait.record(to_ns(waited));
   }
-  if (record_times_) acquired_at_ = clock_.now();
+  if (ABSL_PREDICT_FALSE(record_times_)) acquired_at_ = clock_.now();
 }
 
 void Gil::lock() {
@@ -448,19 +453,36 @@ void Gil::hand_off_or_free() {
   state_.fetch_and(~kLockedBit, std::memory_order_release);
 }
 
-void Gil::release(GilThreadState& ts, bool voluntary) {
-  if (holder_.load(std::memory_order_relaxed) != &ts) {
-    throw GilError(
-        "Gil::unlock: the calling thread does not hold the GIL (it is " +
-        std::string(locked() ? "held by another thread)" : "not held)"));
+ABSL_ATTRIBUTE_NOINLINE void Gil::throw_not_held(const char* what) const {
+  throw GilError(absl::StrCat(
+      "Gil::", what, ": the calling thread does not hold the GIL (it is ",
+      locked() ? "held by another thread)" : "not held)"));
+}
+
+ABSL_ATTRIBUTE_NOINLINE void Gil::record_hold(GilThreadSlot* slot) {
+  const int64_t held = to_ns(clock_.now() - acquired_at_);
+  counters_->hold.record(held);
+  slot->held_ns.store(slot->held_ns.load(std::memory_order_relaxed) + held,
+                      std::memory_order_relaxed);
+}
+
+ABSL_ATTRIBUTE_NOINLINE void Gil::release_slow() {
+  absl::MutexLock lock(&mu_);
+  if (policy_ == GilPolicy::kFair) {
+    hand_off_or_free();
+  } else {
+    state_.fetch_and(~kLockedBit, std::memory_order_release);
+    gil_cv_.Signal();
+  }
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::release(GilThreadState& ts,
+                                                      bool voluntary) {
+  if (ABSL_PREDICT_FALSE(holder_.load(std::memory_order_relaxed) != &ts)) {
+    throw_not_held("unlock");
   }
   GilThreadSlot* slot = holder_slot_;
-  if (record_times_) {
-    const int64_t held = to_ns(clock_.now() - acquired_at_);
-    counters_->hold.record(held);
-    slot->held_ns.store(slot->held_ns.load(std::memory_order_relaxed) + held,
-                        std::memory_order_relaxed);
-  }
+  if (ABSL_PREDICT_FALSE(record_times_)) record_hold(slot);
   slot->last_release_voluntary = voluntary;
   holder_.store(nullptr, std::memory_order_relaxed);
   if (internal::current_gil_tls == this) internal::current_gil_tls = nullptr;
@@ -469,13 +491,7 @@ void Gil::release(GilThreadState& ts, bool voluntary) {
           s, 0, std::memory_order_release, std::memory_order_relaxed))) {
     return;
   }
-  absl::MutexLock lock(&mu_);
-  if (policy_ == GilPolicy::kFair) {
-    hand_off_or_free();
-  } else {
-    state_.fetch_and(~kLockedBit, std::memory_order_release);
-    gil_cv_.Signal();
-  }
+  release_slow();
 }
 
 void Gil::unlock() { release(tls_state, /*voluntary=*/true); }
@@ -499,9 +515,7 @@ void Gil::forced_switch_wait(GilThreadState& ts) {
 
 void Gil::check_slow() {
   GilThreadState& ts = tls_state;
-  if (holder_.load(std::memory_order_relaxed) != &ts) {
-    throw GilError("Gil::check: the calling thread does not hold the GIL");
-  }
+  if (holder_.load(std::memory_order_relaxed) != &ts) throw_not_held("check");
   if (policy_ == GilPolicy::kOldGil) {
     if (--ticks_ > 0) return;
     ticks_ = check_interval_;
@@ -582,8 +596,25 @@ ReleaseGil::~ReleaseGil() {
 }
 
 void gil_sleep(absl::Duration duration) {
+  if (duration < absl::ZeroDuration() || duration == absl::InfiniteDuration()) {
+    throw std::invalid_argument(
+        absl::StrCat("gil_sleep: duration must be >= 0 and finite, got ",
+                     absl::FormatDuration(duration)));
+  }
   ReleaseGil allow_threads;
-  if (duration > absl::ZeroDuration()) absl::SleepFor(duration);
+#if defined(__unix__) && defined(CLOCK_MONOTONIC) && defined(TIMER_ABSTIME)
+  // As CPython 3.11's pysleep(): clock_nanosleep to an absolute deadline.
+  timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  const int64_t ns = deadline.tv_nsec + absl::ToInt64Nanoseconds(duration);
+  deadline.tv_sec += ns / 1'000'000'000;
+  deadline.tv_nsec = ns % 1'000'000'000;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) ==
+         EINTR) {
+  }
+#else
+  absl::SleepFor(duration);
+#endif
 }
 
 }  // namespace concurrent

@@ -301,6 +301,9 @@ class ABSL_LOCKABLE Gil {
   // at an old-GIL interval).
   void release(internal::GilThreadState& ts, bool voluntary);
   void acquire_slow(internal::GilThreadState& ts);
+  void release_slow();
+  void record_hold(internal::GilThreadSlot* slot);
+  [[noreturn]] void throw_not_held(const char* what) const;
   // Bookkeeping of a new holder; `others_waiting` is true if other threads
   // were waiting when it took the GIL; `waited` the time it waited.
   void on_acquired(internal::GilThreadState& ts, bool others_waiting,
@@ -387,8 +390,13 @@ inline void check_gil() {
 }
 
 // time.sleep(): releases the calling thread's current GIL (if any), sleeps for
-// `duration` (<= 0: no sleep, but the GIL is still released and taken back, as
-// time.sleep(0) does), and takes the GIL back.
+// `duration` and takes the GIL back. Like CPython 3.11 it always asks the OS
+// to sleep until an absolute deadline on the monotonic clock, even for zero:
+// on Linux `time.sleep(0)` is a real system call that lasts about the
+// thread's timer slack (50 us by default), long enough for a thread waiting
+// for the GIL to take it, which matters for hand-off timings. Throws
+// std::invalid_argument (before releasing anything) if `duration` is negative
+// or infinite (Python raises ValueError and OverflowError).
 void gil_sleep(absl::Duration duration);
 
 // Calls `f()` without the calling thread's current GIL (if any) and returns

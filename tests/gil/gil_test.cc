@@ -434,6 +434,9 @@ TEST(GilTest, CurrentGilHelpersWithAndWithoutAGil) {
   EXPECT_TRUE(gil.held_by_current_thread());  // taken back despite the throw
   gil_sleep(absl::ZeroDuration());  // time.sleep(0): release and re-acquire
   EXPECT_TRUE(gil.held_by_current_thread());
+  EXPECT_THROW(gil_sleep(-absl::Milliseconds(1)), std::invalid_argument);
+  EXPECT_THROW(gil_sleep(absl::InfiniteDuration()), std::invalid_argument);
+  EXPECT_TRUE(gil.held_by_current_thread());
   gil.unlock();
   // lock, 2 x without_gil, gil_sleep: 4 acquisitions.
   EXPECT_EQ(gil.stats().acquisitions, 4u);

@@ -1,0 +1,76 @@
+// Runs the GIL experiments of issue 5 with our GIL and with CPython in one go
+// and prints them side by side (CPython's script formats the table):
+//
+//   ./bazelw run -c opt //benchmarks:gil_fidelity -- --repetitions=5
+//
+// Flags: --repetitions=N (default 5), --quick (shorter runs), --no_python
+// (ours only, as JSON), --python=PATH (default python3), --out=DIR (where to
+// write ours.json and cpython.json; default a temporary directory).
+// The hand-off and switch-rate experiments pin their two threads to the first
+// two CPUs the process may use, in both implementations.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "benchmarks/gil_experiments.h"
+
+int main(int argc, char** argv) {
+  int repetitions = 5;
+  bool quick = false, python = true;
+  std::string python_bin = "python3", out_dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (absl::StartsWith(arg, "--repetitions=")) {
+      if (!absl::SimpleAtoi(arg.substr(14), &repetitions) || repetitions < 1) {
+        std::cerr << "gil_fidelity: bad " << arg << "\n";
+        return 2;
+      }
+    } else if (arg == "--quick") {
+      quick = true;
+    } else if (arg == "--no_python") {
+      python = false;
+    } else if (absl::StartsWith(arg, "--python=")) {
+      python_bin = arg.substr(9);
+    } else if (absl::StartsWith(arg, "--out=")) {
+      out_dir = arg.substr(6);
+    } else {
+      std::cerr << "gil_fidelity: unknown flag " << arg
+                << "\nflags: --repetitions=N --quick --no_python "
+                   "--python=PATH --out=DIR\n";
+      return 2;
+    }
+  }
+  if (out_dir.empty()) {
+    char tmpl[] = "/tmp/gil_fidelity.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    out_dir = tmpl;
+  }
+  const std::string ours_path = out_dir + "/ours.json";
+  const std::string json = concurrent::bench::run_all_json(repetitions, quick);
+  std::ofstream(ours_path) << json;
+  if (!python) {
+    std::cout << json;
+    return 0;
+  }
+  std::cout << "concurrent::Gil results: " << ours_path << "\n";
+  // bazel run: the working directory is the runfiles tree of this workspace.
+  const std::string script = "benchmarks/python/gil_experiments.py";
+  const std::string cmd =
+      absl::StrCat(python_bin, " ", script, " --repetitions ", repetitions,
+                   quick ? " --quick" : "", " --ours ", ours_path, " --save ",
+                   out_dir, "/cpython.json");
+  std::cout << "$ " << cmd << "\n" << std::flush;
+  const int rc = std::system(cmd.c_str());
+  std::cout << "CPython results: " << out_dir << "/cpython.json\n";
+  return rc == 0 ? 0 : 1;
+}
