@@ -8,8 +8,10 @@
 // write ours.json and cpython.json; default a temporary directory).
 // The hand-off and switch-rate experiments pin their two threads to the first
 // two CPUs the process may use, in both implementations.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -55,6 +57,10 @@ int main(int argc, char** argv) {
     }
     out_dir = tmpl;
   }
+  if (mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::perror(out_dir.c_str());
+    return 1;
+  }
   const std::string ours_path = out_dir + "/ours.json";
   const std::string json = concurrent::bench::run_all_json(repetitions, quick);
   std::ofstream(ours_path) << json;
@@ -63,8 +69,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::cout << "concurrent::Gil results: " << ours_path << "\n";
-  // bazel run: the working directory is the runfiles tree of this workspace.
-  const std::string script = "benchmarks/python/gil_experiments.py";
+  // bazel run: the working directory is the runfiles tree of this workspace;
+  // run directly, the script is in the binary's runfiles (or the source tree).
+  std::string script = "benchmarks/python/gil_experiments.py";
+  if (access(script.c_str(), R_OK) != 0) {
+    script = absl::StrCat(argv[0], ".runfiles/concurrent/", script);
+  }
   const std::string cmd =
       absl::StrCat(python_bin, " ", script, " --repetitions ", repetitions,
                    quick ? " --quick" : "", " --ours ", ours_path, " --save ",
