@@ -9,8 +9,8 @@
 #include <atomic>
 #include <barrier>
 #include <chrono>
-#include <mutex>
 #include <cstdio>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
