@@ -4,8 +4,10 @@
 //   ./bazelw run -c opt //benchmarks:gil_fidelity -- --repetitions=5
 //
 // Flags: --repetitions=N (default 5), --quick (shorter runs), --no_python
-// (ours only, as JSON), --python=PATH (default python3), --out=DIR (where to
-// write ours.json and cpython.json; default a temporary directory).
+// (ours only, JSON on stdout), --python=PATH (default python3), --out=DIR
+// (where to write ours.json and cpython.json; default a temporary directory).
+// The repetitions alternate, one of ours and one of CPython's, so that both
+// see the same load on a shared machine.
 // The hand-off and switch-rate experiments pin their two threads to the first
 // two CPUs the process may use, in both implementations.
 #include <sys/stat.h>
@@ -14,7 +16,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (!python) {
+    std::cout << concurrent::bench::run_all_json(repetitions, quick);
+    return 0;
+  }
   if (out_dir.empty()) {
     char tmpl[] = "/tmp/gil_fidelity.XXXXXX";
     if (mkdtemp(tmpl) == nullptr) {
@@ -61,26 +66,21 @@ int main(int argc, char** argv) {
     std::perror(out_dir.c_str());
     return 1;
   }
-  const std::string ours_path = out_dir + "/ours.json";
-  const std::string json = concurrent::bench::run_all_json(repetitions, quick);
-  std::ofstream(ours_path) << json;
-  if (!python) {
-    std::cout << json;
-    return 0;
-  }
-  std::cout << "concurrent::Gil results: " << ours_path << "\n";
   // bazel run: the working directory is the runfiles tree of this workspace;
   // run directly, the script is in the binary's runfiles (or the source tree).
   std::string script = "benchmarks/python/gil_experiments.py";
   if (access(script.c_str(), R_OK) != 0) {
     script = absl::StrCat(argv[0], ".runfiles/concurrent/", script);
   }
-  const std::string cmd =
-      absl::StrCat(python_bin, " ", script, " --repetitions ", repetitions,
-                   quick ? " --quick" : "", " --ours ", ours_path, " --save ",
-                   out_dir, "/cpython.json");
+  // The script alternates one repetition of ours (this binary, --no_python)
+  // and one of CPython's, so that both see the same machine load.
+  const std::string cmd = absl::StrCat(
+      python_bin, " ", script, " --repetitions ", repetitions,
+      quick ? " --quick" : "", " --ours-cmd '", argv[0], " --no_python'",
+      " --save-ours ", out_dir, "/ours.json --save ", out_dir, "/cpython.json");
   std::cout << "$ " << cmd << "\n" << std::flush;
   const int rc = std::system(cmd.c_str());
-  std::cout << "CPython results: " << out_dir << "/cpython.json\n";
+  std::cout << "Results (JSON): " << out_dir << "/ours.json, " << out_dir
+            << "/cpython.json\n";
   return rc == 0 ? 0 : 1;
 }

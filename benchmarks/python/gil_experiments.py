@@ -15,9 +15,11 @@ Three experiments, each a median of repetitions:
    the GIL changed hands (a thread notices that the last thread to run was the
    other one) and how much work each did, at the same switch intervals.
 
-Prints a human table, or JSON with --json. With --ours FILE (the JSON written
-by //benchmarks:gil_fidelity for our C++ GIL) it prints both side by side, with
-the ratios and the issue's targets.
+Prints a human table, or JSON with --json. With --ours FILE (results of our
+C++ GIL, as JSON) or --ours-cmd CMD (a command printing them; its repetitions
+then alternate with CPython's, so both see the same machine load) it prints
+both side by side, with the ratios and the issue's targets.
+//benchmarks:gil_fidelity runs it that way.
 
 Usage:
   python3 benchmarks/python/gil_experiments.py            # table
@@ -31,7 +33,9 @@ import json
 import multiprocessing
 import os
 import platform
+import shlex
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -245,6 +249,44 @@ def run_all(reps, quick):
     return out
 
 
+def merge(runs):
+    """Medians over several single-repetition results of run_all()."""
+    out = dict(runs[0])
+    out["repetitions"] = len(runs)
+    cb = {"threads": {}, "processes": {}}
+    for kind in ("threads", "processes"):
+        for k in runs[0]["cpu_bound"][kind]:
+            v = [r["cpu_bound"][kind][k]["speedup"] for r in runs]
+            cb[kind][k] = {"speedup": statistics.median(v), "runs": v}
+    out["cpu_bound"] = cb
+    out["handoff"] = {}
+    out["switch_rate"] = {}
+    for key in runs[0]["handoff"]:
+        v = [r["handoff"][key]["median_ms"] for r in runs]
+        out["handoff"][key] = {"median_ms": statistics.median(v),
+                               "run_medians_ms": v}
+    for key in runs[0]["switch_rate"]:
+        v = [r["switch_rate"][key]["per_second"] for r in runs]
+        sh = [r["switch_rate"][key]["min_share"] for r in runs]
+        out["switch_rate"][key] = {"per_second": statistics.median(v),
+                                   "min_share": statistics.median(sh),
+                                   "runs": v}
+    return out
+
+
+def interleaved(reps, quick, ours_cmd):
+    """Alternates one repetition of ours (a command printing its JSON) and
+    one of CPython's, so that both see the same machine load."""
+    ours_runs, cp_runs = [], []
+    for _ in range(reps):
+        cmd = shlex.split(ours_cmd) + ["--repetitions=1"]
+        if quick:
+            cmd.append("--quick")
+        ours_runs.append(json.loads(subprocess.check_output(cmd)))
+        cp_runs.append(run_all(1, quick))
+    return merge(cp_runs), merge(ours_runs)
+
+
 def fmt_ms(ms):
     return ("%g" % ms)
 
@@ -338,12 +380,25 @@ def main():
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--ours", metavar="FILE",
                         help="our GIL's results (JSON) to print beside")
+    parser.add_argument("--ours-cmd", metavar="CMD",
+                        help="a command printing our GIL's results (JSON) "
+                        "for --repetitions=1; its repetitions are "
+                        "interleaved with CPython's")
     parser.add_argument("--save", metavar="FILE",
                         help="also write CPython's results (JSON) to FILE")
+    parser.add_argument("--save-ours", metavar="FILE",
+                        help="with --ours-cmd: write ours (JSON) to FILE")
     args = parser.parse_args()
     if args.repetitions < 1:
         parser.error("--repetitions must be >= 1")
-    cp = run_all(args.repetitions, args.quick)
+    ours = None
+    if args.ours_cmd:
+        cp, ours = interleaved(args.repetitions, args.quick, args.ours_cmd)
+        if args.save_ours:
+            with open(args.save_ours, "w") as f:
+                json.dump(ours, f, indent=1)
+    else:
+        cp = run_all(args.repetitions, args.quick)
     if args.save:
         with open(args.save, "w") as f:
             json.dump(cp, f, indent=1)
@@ -351,7 +406,6 @@ def main():
         json.dump(cp, sys.stdout, indent=1)
         print()
         return
-    ours = None
     if args.ours:
         with open(args.ours) as f:
             ours = json.load(f)
