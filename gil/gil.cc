@@ -60,7 +60,10 @@
 //   as soon as it queues. That is the bpo-7946 fix: an I/O-bound thread gets
 //   the GIL back at the CPU-bound holder's next check point instead of a whole
 //   switch interval later. Queued waiters share `gil_cv_` and wake on every
-//   hand-off (SignalAll); each checks its own `granted` flag.
+//   hand-off (SignalAll); each checks its own `granted` flag. The releasing
+//   thread updates `last_holder_` and `switch_number_` for the thread it hands
+//   the GIL to, under `mu_`, so that the next waiter's interval is not reset by
+//   the new holder's late bookkeeping.
 //
 // - Statistics. Counters that only the holder updates are bumped with a
 //   relaxed load and store (the GIL orders them); the others with fetch_add or
@@ -409,7 +412,9 @@ void Gil::acquire_slow(GilThreadState& ts) {
             request_drop();
           }
         }
-        others_waiting = !queue_.empty();
+        // Handed over: the releaser did the switch bookkeeping, and this
+        // thread did not win any race against the others.
+        others_waiting = false;
       }
     } else {
       for (;;) {
@@ -445,6 +450,11 @@ void Gil::hand_off_or_free() {
     Waiter* next = queue_.front();
     queue_.pop_front();
     next->granted = true;
+    // The switch happens now, not when `next` wakes up: a waiter that starts
+    // its timed wait in between must not see switch_number_ move during it
+    // (it would then skip its drop request and wait a second interval).
+    last_holder_.store(next->token, std::memory_order_seq_cst);
+    bump(switch_number_);
     // The locked bit stays set: the GIL passes straight to `next`.
     state_.fetch_sub(kWaiterUnit, std::memory_order_release);
     gil_cv_.SignalAll();

@@ -346,6 +346,50 @@ TEST(GilTest, FairDropRequestAfterInterval) {
   EXPECT_EQ(gil.stats().forced_drops, 1u);
 }
 
+// kFair: after a hand-off, the thread that handed the GIL over queues again
+// and asks for it back after exactly one switch interval (the switch is
+// booked at the hand-off, so the new holder's wake-up does not reset the
+// waiter's interval).
+TEST(GilTest, FairRequeuedHolderAsksAfterOneInterval) {
+  FakeGilClock clock;
+  Gil gil({.policy = GilPolicy::kFair, .clock = &clock});
+  Order order;
+  absl::Notification b_has_it, b_go;
+  gil.lock();
+  order.add("a");
+  std::thread b([&] {
+    gil.lock();
+    order.add("b");
+    b_has_it.Notify();
+    b_go.WaitForNotification();
+    gil.check();  // a asked for the GIL back: hand it over
+    order.add("b");
+    gil.unlock();
+  });
+  clock.await_waiters(1, 0);
+  clock.advance(gil.switch_interval());
+  clock.await_drop_request(gil);
+  std::thread a_side([&] {
+    b_has_it.WaitForNotification();
+    clock.await_waiters(1, 0);  // a queued again behind nobody
+    EXPECT_FALSE(gil.drop_requested());
+    clock.advance(gil.switch_interval());
+    clock.await_drop_request(gil);  // after one interval, not two
+    b_go.Notify();
+  });
+  gil.check();  // hands the GIL to b, queues, gets it back from b
+  order.add("a");
+  gil.unlock();
+  a_side.join();
+  b.join();
+  EXPECT_EQ(order.names(), (std::vector<std::string>{"a", "b", "a", "b"}));
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.drop_requests, 2u);
+  EXPECT_EQ(st.forced_drops, 2u);
+  EXPECT_EQ(st.switches, 4u);  // a, b, a, and b again after a's unlock
+  EXPECT_EQ(st.releaser_reacquired, 0u);
+}
+
 // The convoy effect (bpo-7946): an I/O-bound thread comes back from a blocking
 // call while a CPU-bound thread holds the GIL. With kNewGil it waits a whole
 // switch interval before it even asks; with kFair it asks at once.
