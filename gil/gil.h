@@ -21,7 +21,8 @@
 //     `sys.setswitchinterval()` / `sys.getswitchinterval()` (default 5 ms).
 //   * `stats()`: acquisitions, hand-offs, drop requests, forced drops, times
 //     the releasing thread took the GIL straight back, wait-time and hold-time
-//     histograms, each thread's share.
+//     histograms (hold times with `GilOptions::record_times`), each thread's
+//     share.
 //
 // Policies (`GilOptions::policy`):
 //   * `GilPolicy::kNewGil` (default): CPython 3.2+. A thread that wants the
@@ -73,7 +74,8 @@
 //
 // Errors (exceptions, as in Python):
 //   * `std::invalid_argument`: a switch interval that is not a positive finite
-//     duration, a `check_interval` below 1.
+//     duration, a `check_interval` below 1, a negative or infinite
+//     `gil_sleep()`.
 //   * `GilError` (a `std::logic_error`): `unlock()`, `check()` (when it has
 //     to act) or a `ReleaseGil` by a thread that does not hold the GIL;
 //     `lock()`/`try_lock()` by the thread that already holds it (CPython
