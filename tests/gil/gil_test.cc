@@ -1,0 +1,554 @@
+// The GIL's state machine, driven by FakeGilClock: a waiter's switch interval
+// passes only when the test advances the clock, and the test waits (without
+// polling or sleeping) until threads are blocked inside the GIL.
+#include "gil/gil.h"
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gil/fake_gil_clock.h"
+#include "gtest/gtest.h"
+
+namespace concurrent {
+namespace {
+
+using ::testing::TestWithParam;
+using ::testing::Values;
+
+// The order in which threads got the GIL, written while holding it.
+class Order {
+ public:
+  void add(const std::string& who) {
+    absl::MutexLock lock(&mu_);
+    names_.push_back(who);
+  }
+  std::vector<std::string> names() {
+    absl::MutexLock lock(&mu_);
+    return names_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(GilTest, DefaultsAreCPythons) {
+  Gil gil;
+  EXPECT_EQ(gil.policy(), GilPolicy::kNewGil);
+  EXPECT_EQ(gil.switch_interval(), absl::Milliseconds(5));
+  EXPECT_FALSE(gil.locked());
+  EXPECT_FALSE(gil.drop_requested());
+  EXPECT_STREQ(gil_policy_name(GilPolicy::kNewGil), "new");
+  EXPECT_STREQ(gil_policy_name(GilPolicy::kOldGil), "old");
+  EXPECT_STREQ(gil_policy_name(GilPolicy::kFair), "fair");
+}
+
+TEST(GilTest, SwitchIntervalIsSettableAndReadable) {
+  Gil gil({.switch_interval = absl::Microseconds(100)});
+  EXPECT_EQ(gil.switch_interval(), absl::Microseconds(100));
+  gil.set_switch_interval(absl::Milliseconds(1));
+  EXPECT_EQ(gil.switch_interval(), absl::Milliseconds(1));
+}
+
+TEST(GilTest, BadArgumentsThrowInvalidArgument) {
+  EXPECT_THROW(Gil({.switch_interval = absl::ZeroDuration()}),
+               std::invalid_argument);
+  EXPECT_THROW(Gil({.switch_interval = -absl::Milliseconds(1)}),
+               std::invalid_argument);
+  EXPECT_THROW(Gil({.switch_interval = absl::InfiniteDuration()}),
+               std::invalid_argument);
+  EXPECT_THROW(Gil({.policy = GilPolicy::kOldGil, .check_interval = 0}),
+               std::invalid_argument);
+  Gil gil;
+  EXPECT_THROW(gil.set_switch_interval(absl::ZeroDuration()),
+               std::invalid_argument);
+  EXPECT_THROW(gil.set_switch_interval(-absl::Nanoseconds(1)),
+               std::invalid_argument);
+  EXPECT_EQ(gil.switch_interval(), absl::Milliseconds(5));  // unchanged
+  GilHistogram h;
+  EXPECT_THROW(h.quantile(1.5), std::invalid_argument);
+  EXPECT_THROW(h.quantile(-0.1), std::invalid_argument);
+  FakeGilClock clock;
+  EXPECT_THROW(clock.advance(-absl::Seconds(1)), std::invalid_argument);
+}
+
+TEST(GilTest, MisuseThrowsGilError) {
+  Gil gil;
+  EXPECT_THROW(gil.unlock(), GilError);  // not held at all
+  try {
+    gil.unlock();
+  } catch (const std::logic_error& e) {  // GilError is a std::logic_error
+    EXPECT_NE(std::string(e.what()).find("does not hold"), std::string::npos);
+  }
+  EXPECT_THROW(ReleaseGil{gil}, GilError);
+  gil.lock();
+  EXPECT_THROW(gil.lock(), GilError);  // CPython would deadlock
+  EXPECT_THROW(static_cast<void>(gil.try_lock()), GilError);
+  std::thread other([&] {
+    EXPECT_THROW(gil.unlock(), GilError);  // held by another thread
+  });
+  other.join();
+  EXPECT_TRUE(gil.held_by_current_thread());  // left unchanged
+  gil.unlock();
+  EXPECT_FALSE(gil.locked());
+}
+
+TEST(GilTest, OldGilCheckByNonHolderThrows) {
+  Gil gil({.policy = GilPolicy::kOldGil});
+  EXPECT_THROW(gil.check(), GilError);
+}
+
+TEST(GilTest, TryLock) {
+  Gil gil;
+  ASSERT_TRUE(gil.try_lock());
+  std::thread other([&] { EXPECT_FALSE(gil.try_lock()); });
+  other.join();
+  gil.unlock();
+  std::thread again([&] {
+    ASSERT_TRUE(gil.try_lock());
+    gil.unlock();
+  });
+  again.join();
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.acquisitions, 2u);
+  EXPECT_EQ(st.try_lock_failures, 1u);
+  EXPECT_EQ(st.switches, 2u);
+}
+
+TEST(GilTest, StdScopedLockWorks) {
+  Gil gil;
+  {
+    std::scoped_lock hold(gil);
+    EXPECT_TRUE(gil.held_by_current_thread());
+    EXPECT_EQ(current_gil(), &gil);
+  }
+  EXPECT_FALSE(gil.locked());
+  EXPECT_EQ(current_gil(), nullptr);
+}
+
+// Mutual exclusion with the real clock and a short interval: plain (non
+// atomic) data guarded by the GIL; ThreadSanitizer checks the ordering.
+TEST(GilTest, MutualExclusion) {
+  for (GilPolicy policy :
+       {GilPolicy::kNewGil, GilPolicy::kOldGil, GilPolicy::kFair}) {
+    Gil gil({.policy = policy,
+             .switch_interval = absl::Microseconds(50),
+             .check_interval = 10});
+    long counter = 0;
+    int inside = 0;
+    bool overlap = false;
+    constexpr int kThreads = 4;
+    constexpr int kIterations = 2000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        std::scoped_lock hold(gil);
+        for (int i = 0; i < kIterations; ++i) {
+          if (++inside != 1) overlap = true;
+          ++counter;
+          --inside;
+          gil.check();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_FALSE(overlap) << gil_policy_name(policy);
+    EXPECT_EQ(counter, long{kThreads} * kIterations) << gil_policy_name(policy);
+  }
+}
+
+// kNewGil: a waiter sets the drop request only after a whole switch interval
+// without a switch; the holder drops at its next check point, the waiter
+// takes it, and the holder waits for that (forced switching) before it takes
+// the GIL back.
+TEST(GilTest, NewGilDropRequestAfterTimedOutWaitAndForcedSwitch) {
+  FakeGilClock clock;
+  Gil gil({.switch_interval = absl::Milliseconds(5), .clock = &clock});
+  Order order;
+  gil.lock();
+  order.add("holder");
+  gil.check();  // nothing requested: a no-op
+  absl::Notification waiter_has_it, let_go;
+  std::thread waiter([&] {
+    gil.lock();
+    order.add("waiter");
+    waiter_has_it.Notify();
+    let_go.WaitForNotification();
+    gil.unlock();
+  });
+  clock.await_waiters(/*timed=*/1, /*untimed=*/0);
+  clock.advance(absl::Milliseconds(5) - absl::Nanoseconds(1));
+  clock.await_waiters(1, 0);
+  EXPECT_FALSE(gil.drop_requested());  // the interval has not passed yet
+  gil.check();                         // so the holder keeps it
+  EXPECT_EQ(gil.stats().forced_drops, 0u);
+  clock.advance(absl::Nanoseconds(1));
+  clock.await_drop_request(gil);
+  EXPECT_EQ(gil.stats().drop_requests, 1u);
+
+  std::thread holder_side([&] {
+    // check() here would need this thread to hold the GIL: it does not.
+    EXPECT_THROW(gil.check(), GilError);
+  });
+  holder_side.join();
+
+  std::thread watcher([&] {
+    waiter_has_it.WaitForNotification();
+    // The holder is inside check(), waiting to get the GIL back (a timed
+    // wait, as any waiter): it could not take it straight back.
+    clock.await_waiters(1, 0);
+    EXPECT_TRUE(gil.locked());
+    let_go.Notify();
+  });
+  gil.check();  // drops, lets the waiter in, takes the GIL back
+  order.add("holder");
+  EXPECT_TRUE(gil.held_by_current_thread());
+  EXPECT_FALSE(gil.drop_requested());  // reset by the thread that took it
+  gil.unlock();
+  watcher.join();
+  waiter.join();
+
+  EXPECT_EQ(order.names(),
+            (std::vector<std::string>{"holder", "waiter", "holder"}));
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.acquisitions, 3u);
+  EXPECT_EQ(st.switches, 3u);
+  EXPECT_EQ(st.forced_drops, 1u);
+  EXPECT_EQ(st.drop_requests, 1u);
+  EXPECT_EQ(st.releaser_reacquired, 0u);
+  EXPECT_LE(st.forced_switch_waits, 1u);
+  EXPECT_EQ(st.contended_acquisitions, 2u);
+}
+
+// The waiter's timed wait uses the interval in force when it starts waiting;
+// a shorter interval set later applies to its next wait.
+TEST(GilTest, NewGilUsesTheSwitchInterval) {
+  FakeGilClock clock;
+  Gil gil({.switch_interval = absl::Microseconds(100), .clock = &clock});
+  gil.lock();
+  std::thread waiter([&] { std::scoped_lock hold(gil); });
+  clock.await_waiters(1, 0);
+  clock.advance(absl::Microseconds(99));
+  clock.await_waiters(1, 0);
+  EXPECT_FALSE(gil.drop_requested());
+  clock.advance(absl::Microseconds(1));
+  clock.await_drop_request(gil);
+  gil.check();
+  gil.unlock();
+  waiter.join();
+  EXPECT_EQ(gil.stats().forced_drops, 1u);
+}
+
+// kOldGil: no timed waits and no drop requests, however long a thread waits;
+// the holder releases every check_interval check points instead.
+TEST(GilTest, OldGilReleasesEveryNCheckPoints) {
+  FakeGilClock clock;
+  Gil gil(
+      {.policy = GilPolicy::kOldGil, .check_interval = 10, .clock = &clock});
+  gil.lock();
+  bool waiter_ran = false;  // guarded by the GIL
+  std::thread waiter([&] {
+    std::scoped_lock hold(gil);
+    waiter_ran = true;
+  });
+  clock.await_waiters(/*timed=*/0, /*untimed=*/1);
+  clock.advance(absl::Seconds(10));  // 2000 switch intervals: nothing happens
+  EXPECT_FALSE(gil.drop_requested());
+  for (int i = 0; i < 9; ++i) gil.check();
+  EXPECT_EQ(clock.untimed_waiters(), 1);
+  GilStats st = gil.stats();
+  EXPECT_EQ(st.interval_releases, 0u);
+  EXPECT_EQ(st.acquisitions, 1u);
+  gil.check();  // the 10th: release and re-acquire (the waiter may run)
+  st = gil.stats();
+  EXPECT_EQ(st.interval_releases, 1u);
+  EXPECT_EQ(st.drop_requests, 0u);
+  EXPECT_EQ(st.forced_drops, 0u);
+  EXPECT_TRUE(gil.held_by_current_thread());
+  const bool ran_in_between = waiter_ran;
+  gil.unlock();
+  waiter.join();
+  st = gil.stats();
+  EXPECT_EQ(st.acquisitions, 3u);
+  // Either the waiter got in at the 10th check point, or the releasing thread
+  // took the GIL straight back while the waiter waited (the thrashing).
+  EXPECT_EQ(st.releaser_reacquired, ran_in_between ? 0u : 1u);
+  EXPECT_EQ(st.switches, ran_in_between ? 3u : 2u);
+}
+
+// kFair: waiters get the GIL in arrival order and the releasing thread cannot
+// barge in ahead of them.
+TEST(GilTest, FairHandsOffInArrivalOrder) {
+  FakeGilClock clock;
+  Gil gil({.policy = GilPolicy::kFair, .clock = &clock});
+  Order order;
+  absl::Notification go;
+  gil.lock();
+  auto waiter = [&](std::string name) {
+    return std::thread([&gil, &order, &go, name] {
+      std::scoped_lock hold(gil);
+      order.add(name);
+      go.WaitForNotification();
+    });
+  };
+  std::thread w1 = waiter("w1");
+  clock.await_waiters(1, 0);
+  std::thread w2 = waiter("w2");
+  clock.await_waiters(2, 0);
+  // Neither has released the GIL before: no immediate drop request.
+  EXPECT_FALSE(gil.drop_requested());
+  gil.unlock();
+  EXPECT_TRUE(gil.locked());      // handed to w1 directly (w1 waits for `go`)
+  EXPECT_FALSE(gil.try_lock());   // no barging
+  std::thread w3 = waiter("w3");  // arrives last, queues behind w2
+  clock.await_waiters(2, 0);      // w2 and w3 queued; w1 holds the GIL
+  go.Notify();
+  w1.join();
+  w2.join();
+  w3.join();
+  EXPECT_EQ(order.names(), (std::vector<std::string>{"w1", "w2", "w3"}));
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.acquisitions, 4u);
+  EXPECT_EQ(st.switches, 4u);
+  EXPECT_EQ(st.releaser_reacquired, 0u);
+  EXPECT_EQ(st.try_lock_failures, 1u);
+  EXPECT_FALSE(gil.locked());
+}
+
+// kFair: a waiter still asks a CPU-bound holder to drop after an interval,
+// and the holder hands the GIL over at its check point.
+TEST(GilTest, FairDropRequestAfterInterval) {
+  FakeGilClock clock;
+  Gil gil({.policy = GilPolicy::kFair, .clock = &clock});
+  Order order;
+  gil.lock();
+  order.add("holder");
+  std::thread waiter([&] {
+    std::scoped_lock hold(gil);
+    order.add("waiter");
+  });
+  clock.await_waiters(1, 0);
+  EXPECT_FALSE(gil.drop_requested());
+  clock.advance(gil.switch_interval());
+  clock.await_drop_request(gil);
+  gil.check();
+  order.add("holder");
+  gil.unlock();
+  waiter.join();
+  EXPECT_EQ(order.names(),
+            (std::vector<std::string>{"holder", "waiter", "holder"}));
+  EXPECT_EQ(gil.stats().forced_drops, 1u);
+}
+
+// kFair: after a hand-off, the thread that handed the GIL over queues again
+// and asks for it back after exactly one switch interval (the switch is
+// booked at the hand-off, so the new holder's wake-up does not reset the
+// waiter's interval).
+TEST(GilTest, FairRequeuedHolderAsksAfterOneInterval) {
+  FakeGilClock clock;
+  Gil gil({.policy = GilPolicy::kFair, .clock = &clock});
+  Order order;
+  absl::Notification b_has_it, b_go;
+  gil.lock();
+  order.add("a");
+  std::thread b([&] {
+    gil.lock();
+    order.add("b");
+    b_has_it.Notify();
+    b_go.WaitForNotification();
+    gil.check();  // a asked for the GIL back: hand it over
+    order.add("b");
+    gil.unlock();
+  });
+  clock.await_waiters(1, 0);
+  clock.advance(gil.switch_interval());
+  clock.await_drop_request(gil);
+  std::thread a_side([&] {
+    b_has_it.WaitForNotification();
+    clock.await_waiters(1, 0);  // a queued again behind nobody
+    EXPECT_FALSE(gil.drop_requested());
+    clock.advance(gil.switch_interval());
+    clock.await_drop_request(gil);  // after one interval, not two
+    b_go.Notify();
+  });
+  gil.check();  // hands the GIL to b, queues, gets it back from b
+  order.add("a");
+  gil.unlock();
+  a_side.join();
+  b.join();
+  EXPECT_EQ(order.names(), (std::vector<std::string>{"a", "b", "a", "b"}));
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.drop_requests, 2u);
+  EXPECT_EQ(st.forced_drops, 2u);
+  EXPECT_EQ(st.switches, 4u);  // a, b, a, and b again after a's unlock
+  EXPECT_EQ(st.releaser_reacquired, 0u);
+}
+
+// The convoy effect (bpo-7946): an I/O-bound thread comes back from a blocking
+// call while a CPU-bound thread holds the GIL. With kNewGil it waits a whole
+// switch interval before it even asks; with kFair it asks at once.
+class ConvoyTest : public TestWithParam<GilPolicy> {};
+
+TEST_P(ConvoyTest, IoThreadComingBackFromABlockingCall) {
+  const GilPolicy policy = GetParam();
+  FakeGilClock clock;
+  Gil gil({.policy = policy, .clock = &clock});
+  absl::Notification io_blocking, io_done, cpu_has_it;
+  bool io_back = false;  // guarded by the GIL
+  std::thread io([&] {
+    std::scoped_lock hold(gil);
+    {
+      ReleaseGil allow_threads(gil);  // the blocking call
+      io_blocking.Notify();
+      io_done.WaitForNotification();
+    }
+    io_back = true;
+  });
+  io_blocking.WaitForNotification();
+  gil.lock();  // the CPU-bound thread
+  io_done.Notify();
+  clock.await_waiters(1, 0);  // the I/O thread wants the GIL back
+  if (policy == GilPolicy::kFair) {
+    clock.await_drop_request(gil);  // at once, without any time passing
+  } else {
+    EXPECT_FALSE(gil.drop_requested());
+    clock.advance(gil.switch_interval());
+    clock.await_drop_request(gil);
+  }
+  gil.check();
+  EXPECT_TRUE(io_back);
+  gil.unlock();
+  io.join();
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.drop_requests, 1u);
+  EXPECT_EQ(st.forced_drops, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, ConvoyTest,
+                         Values(GilPolicy::kNewGil, GilPolicy::kFair),
+                         [](const auto& info) {
+                           return std::string(gil_policy_name(info.param));
+                         });
+
+TEST(GilTest, ReleaseGilLetsAnotherThreadIn) {
+  Gil gil;
+  gil.lock();
+  int shared = 0;
+  {
+    ReleaseGil allow_threads(gil);
+    EXPECT_EQ(allow_threads.gil(), &gil);
+    EXPECT_FALSE(gil.locked());
+    EXPECT_EQ(current_gil(), nullptr);
+    std::thread other([&] {
+      std::scoped_lock hold(gil);
+      shared = 1;
+    });
+    other.join();
+  }
+  EXPECT_TRUE(gil.held_by_current_thread());
+  EXPECT_EQ(current_gil(), &gil);
+  EXPECT_EQ(shared, 1);
+  gil.unlock();
+}
+
+TEST(GilTest, CurrentGilHelpersWithAndWithoutAGil) {
+  // No GIL: the helpers do nothing to any lock.
+  EXPECT_EQ(current_gil(), nullptr);
+  {
+    ReleaseGil none;
+    EXPECT_EQ(none.gil(), nullptr);
+  }
+  check_gil();
+  gil_sleep(absl::ZeroDuration());
+  EXPECT_EQ(without_gil([] { return 7; }), 7);
+
+  Gil gil;
+  gil.lock();
+  check_gil();
+  EXPECT_EQ(without_gil([&] { return gil.locked() ? 1 : 2; }), 2);
+  EXPECT_TRUE(gil.held_by_current_thread());
+  EXPECT_THROW(without_gil([]() -> int { throw std::runtime_error("io"); }),
+               std::runtime_error);
+  EXPECT_TRUE(gil.held_by_current_thread());  // taken back despite the throw
+  gil_sleep(absl::ZeroDuration());  // time.sleep(0): release and re-acquire
+  EXPECT_TRUE(gil.held_by_current_thread());
+  EXPECT_THROW(gil_sleep(-absl::Milliseconds(1)), std::invalid_argument);
+  EXPECT_THROW(gil_sleep(absl::InfiniteDuration()), std::invalid_argument);
+  EXPECT_TRUE(gil.held_by_current_thread());
+  gil.unlock();
+  // lock, 2 x without_gil, gil_sleep: 4 acquisitions.
+  EXPECT_EQ(gil.stats().acquisitions, 4u);
+}
+
+TEST(GilTest, StatisticsAreConsistent) {
+  FakeGilClock clock;
+  Gil gil({.record_times = true, .clock = &clock});
+  gil.lock();
+  clock.advance(absl::Milliseconds(3));
+  gil.unlock();  // held 3 ms
+
+  gil.lock();
+  std::thread waiter([&] {
+    gil.lock();
+    clock.advance(absl::Milliseconds(1));
+    gil.unlock();  // held 1 ms
+  });
+  clock.await_waiters(1, 0);
+  clock.advance(absl::Milliseconds(5));  // the waiter's interval passes
+  clock.await_drop_request(gil);
+  gil.unlock();  // held 5 ms; the waiter waited 5 ms
+  waiter.join();
+
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.acquisitions, 3u);
+  EXPECT_EQ(st.contended_acquisitions, 1u);
+  EXPECT_EQ(st.switches, 2u);
+  EXPECT_EQ(st.drop_requests, 1u);
+  EXPECT_EQ(st.forced_drops, 0u);  // released voluntarily, not at a check
+  EXPECT_EQ(st.hold_time.count, 3u);
+  EXPECT_EQ(st.hold_time.total, absl::Milliseconds(9));
+  EXPECT_EQ(st.hold_time.max, absl::Milliseconds(5));
+  EXPECT_EQ(st.hold_time.quantile(1.0), absl::Milliseconds(5));
+  EXPECT_EQ(st.hold_time.mean(), absl::Milliseconds(3));
+  EXPECT_EQ(st.wait_time.count, 3u);
+  EXPECT_EQ(st.wait_time.buckets[0], 2u);  // two uncontended acquisitions
+  EXPECT_EQ(st.wait_time.total, absl::Milliseconds(5));
+  EXPECT_EQ(st.wait_time.quantile(0.5), absl::ZeroDuration());
+  EXPECT_EQ(st.wait_time.quantile(1.0), absl::Milliseconds(5));
+  uint64_t bucket_sum = 0;
+  for (uint64_t b : st.hold_time.buckets) bucket_sum += b;
+  EXPECT_EQ(bucket_sum, st.hold_time.count);
+
+  ASSERT_EQ(st.threads.size(), 2u);
+  EXPECT_EQ(st.threads[0].thread, std::this_thread::get_id());
+  EXPECT_EQ(st.threads[0].acquisitions, 2u);
+  EXPECT_EQ(st.threads[0].held, absl::Milliseconds(8));
+  EXPECT_EQ(st.threads[1].acquisitions, 1u);
+  EXPECT_EQ(st.threads[1].held, absl::Milliseconds(1));
+  EXPECT_DOUBLE_EQ(st.threads[0].share, 8.0 / 9.0);
+  EXPECT_DOUBLE_EQ(st.threads[0].share + st.threads[1].share, 1.0);
+}
+
+TEST(GilTest, WithoutRecordTimesSharesCountAcquisitions) {
+  Gil gil;
+  for (int i = 0; i < 3; ++i) {
+    std::scoped_lock hold(gil);
+  }
+  std::thread other([&] { std::scoped_lock hold(gil); });
+  other.join();
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.hold_time.count, 0u);
+  ASSERT_EQ(st.threads.size(), 2u);
+  EXPECT_DOUBLE_EQ(st.threads[0].share, 0.75);
+  EXPECT_DOUBLE_EQ(st.threads[1].share, 0.25);
+  EXPECT_EQ(st.releaser_reacquired, 0u);  // nobody was waiting
+}
+
+}  // namespace
+}  // namespace concurrent
