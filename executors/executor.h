@@ -47,6 +47,7 @@
 #define CONCURRENT_EXECUTORS_EXECUTOR_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -77,12 +78,14 @@ struct MapOptions {
   // Inputs per submitted task (>= 1): a chunk of inputs runs as one task,
   // which trades latency for lower per-task overhead.
   std::size_t chunksize = 1;
-  // If set (>= 1): at most this many chunks are submitted and not yet
-  // yielded; map() submits the first ones at the call and one more each time
-  // iteration moves past a chunk, so an endless input is fine (CPython 3.14's
-  // `buffersize`). If unset, map() submits every input at the call, as
-  // Python does by default.
-  std::optional<std::size_t> buffersize = std::nullopt;
+  // At most this many chunks (>= 1) are submitted and not yet yielded:
+  // map() submits the first ones at the call and one more each time
+  // iteration moves past a chunk, so an endless input is fine (CPython
+  // 3.14's `buffersize`). kUnbounded (the default) submits every input at
+  // the call, as Python does by default.
+  std::size_t buffersize = kUnbounded;
+
+  static constexpr std::size_t kUnbounded = SIZE_MAX;
 };
 
 namespace internal {
@@ -189,7 +192,7 @@ class MapResults {
     std::ranges::iterator_t<V> next_input;
     absl::Time deadline;
     std::size_t chunksize;
-    std::optional<std::size_t> buffersize = std::nullopt;
+    std::size_t buffersize;
     std::deque<Future<internal::MapChunk<U>>> in_flight;
     internal::MapChunk<U> chunk;  // the chunk being yielded
     std::size_t position = 0;     // of the next value in `chunk`
@@ -271,16 +274,15 @@ class Executor {
     if (options.chunksize < 1) {
       throw std::invalid_argument("map(): chunksize must be at least 1");
     }
-    if (options.buffersize.has_value() && *options.buffersize < 1) {
+    if (options.buffersize < 1) {
       throw std::invalid_argument(
-          "map(): buffersize must be unset or at least 1");
+          "map(): buffersize must be at least 1 (or kUnbounded)");
     }
     auto impl = std::make_unique<typename Results::Impl>(
         *this, Fn(std::forward<F>(fn)),
         std::views::all(std::forward<R>(inputs)), options);
     Results results(std::move(impl));
-    const std::size_t limit = options.buffersize.value_or(SIZE_MAX);
-    while (results.impl_->in_flight.size() < limit &&
+    while (results.impl_->in_flight.size() < options.buffersize &&
            results.impl_->submit_chunk()) {
     }
     return results;
@@ -353,7 +355,7 @@ void MapResults<Fn, V>::advance() {
     m.in_flight.pop_front();
     try {
       // Keep `buffersize` chunks in flight: submit one more before waiting.
-      if (m.buffersize.has_value()) m.submit_chunk();
+      if (m.buffersize != MapOptions::kUnbounded) m.submit_chunk();
       const absl::Duration timeout = m.deadline == absl::InfiniteFuture()
                                          ? absl::InfiniteDuration()
                                          : m.deadline - absl::Now();

@@ -70,6 +70,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -79,7 +80,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "executors/internal/task.h"
 #include "futures/errors.h"
 #include "futures/internal/shared_state.h"
@@ -132,6 +132,31 @@ std::string Describe(std::exception_ptr e) {
     return "an exception that is not a std::exception";
   }
 }
+
+// The pool's lock: a std::mutex (pthread) with Abseil's annotations.
+// absl::Mutex would do, but Debian's build runs its deadlock detector on
+// every Lock(), which costs more than the critical sections here.
+class ABSL_LOCKABLE PoolMutex {
+ public:
+  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
+  void unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+
+ private:
+  std::mutex mu_;
+};
+
+class ABSL_SCOPED_LOCKABLE PoolLock {
+ public:
+  explicit PoolLock(PoolMutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) {
+    mu_->lock();
+  }
+  ~PoolLock() ABSL_UNLOCK_FUNCTION() { mu_->unlock(); }
+  PoolLock(const PoolLock&) = delete;
+  PoolLock& operator=(const PoolLock&) = delete;
+
+ private:
+  PoolMutex* const mu_;
+};
 
 // A binary semaphore for one thread on a futex word.
 class Parker {
@@ -211,15 +236,15 @@ class WorkerPool {
 
   int max_workers() const { return max_workers_; }
   int worker_count() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    PoolLock lock(&mu_);
     return static_cast<int>(workers_.size());
   }
   int idle_worker_count() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    PoolLock lock(&mu_);
     return spinning_ + parked_count_;
   }
   std::vector<std::string> worker_names() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    PoolLock lock(&mu_);
     std::vector<std::string> names;
     names.reserve(workers_.size());
     for (const auto& w : workers_) names.push_back(w->name);
@@ -276,7 +301,7 @@ class WorkerPool {
   absl::AnyInvocable<void(absl::FunctionRef<void()>)> around_task_;
   const bool spin_;
 
-  mutable absl::Mutex mu_;
+  mutable PoolMutex mu_;
   TaskNode* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   TaskNode* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
@@ -292,7 +317,7 @@ class WorkerPool {
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   std::string broken_message_ ABSL_GUARDED_BY(mu_);
 
-  absl::Mutex join_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  PoolMutex join_mu_ ABSL_ACQUIRED_AFTER(mu_);
 };
 
 void Worker::before_blocking(StateBase& awaited) {
@@ -314,7 +339,7 @@ void WorkerPool::execute(TaskNode* task) {
   task->next = nullptr;
   Worker* wake = nullptr;
   {
-    absl::MutexLock lock(&mu_);
+    PoolLock lock(&mu_);
     if (broken_) throw BrokenThreadPool(broken_message_);
     if (shutdown_) {
       throw ExecutorShutdownError(absl::StrCat(
@@ -421,7 +446,7 @@ void WorkerPool::break_pool(const std::string& message) {
   Worker* parked;
   std::string what;
   {
-    absl::MutexLock lock(&mu_);
+    PoolLock lock(&mu_);
     if (!broken_) {
       broken_ = true;
       broken_message_ = message;
@@ -446,19 +471,19 @@ void WorkerPool::worker_main(Worker* w) {
   ScopedBlockingObserver observer(w);
   pthread_setname_np(pthread_self(), KernelThreadName(w->name).c_str());
   const bool initialized = initialize(w);
-  mu_.Lock();
+  mu_.lock();
   --waking_;
   while (initialized) {
     if (TaskNode* task = pop()) {
-      mu_.Unlock();
+      mu_.unlock();
       run_task(w, task);
-      mu_.Lock();
+      mu_.lock();
       continue;
     }
     if (shutdown_ || broken_) break;
     if (spin_ && spinning_ == 0) {
       ++spinning_;
-      mu_.Unlock();
+      mu_.unlock();
       const auto until = std::chrono::steady_clock::now() + kSpinTime;
       for (int i = 1;; ++i) {
         if (queued_hint_.load(std::memory_order_relaxed) != 0 ||
@@ -468,7 +493,7 @@ void WorkerPool::worker_main(Worker* w) {
         CpuRelax();
         if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
       }
-      mu_.Lock();
+      mu_.lock();
       --spinning_;
       if (head_ != nullptr) continue;
       if (shutdown_ || broken_) break;
@@ -476,19 +501,19 @@ void WorkerPool::worker_main(Worker* w) {
     w->next_parked = parked_;
     parked_ = w;
     ++parked_count_;
-    mu_.Unlock();
+    mu_.unlock();
     w->parker.park();
-    mu_.Lock();
+    mu_.lock();
     --waking_;
   }
-  mu_.Unlock();
+  mu_.unlock();
 }
 
 void WorkerPool::shutdown(bool wait, bool cancel_futures) {
   TaskNode* cancelled = nullptr;
   Worker* parked;
   {
-    absl::MutexLock lock(&mu_);
+    PoolLock lock(&mu_);
     shutdown_ = true;
     stop_hint_.store(true, std::memory_order_relaxed);
     if (cancel_futures) cancelled = take_queue();
@@ -508,10 +533,10 @@ void WorkerPool::shutdown(bool wait, bool cancel_futures) {
         "': a worker cannot wait for itself to exit (the pool is shut down; "
         "call shutdown(wait = false) from tasks)"));
   }
-  absl::MutexLock join_lock(&join_mu_);
+  PoolLock join_lock(&join_mu_);
   std::vector<Worker*> workers;
   {
-    absl::MutexLock lock(&mu_);
+    PoolLock lock(&mu_);
     for (auto& w : workers_) workers.push_back(w.get());
   }
   for (Worker* w : workers) {

@@ -5,6 +5,7 @@
 // cancelled; nothing may hang or leak (asan), and no race may exist (tsan).
 
 #include <atomic>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,8 @@ TEST(ThreadPoolStressTest, SubmittersRaceWithCancelAndShutdown) {
   for (int round = 0; round < kRounds; ++round) {
     ThreadPoolExecutor pool(2);
     absl::Notification go;
+    // Shutdown comes once every submitter is half-way.
+    std::latch half_way(kSubmitters);
     std::atomic<int> ran{0};
     std::vector<std::vector<Future<int>>> accepted(kSubmitters);
     std::vector<std::thread> threads;
@@ -31,6 +34,7 @@ TEST(ThreadPoolStressTest, SubmittersRaceWithCancelAndShutdown) {
       threads.emplace_back([&, s] {
         go.WaitForNotification();
         for (int i = 0; i < kTasksEach; ++i) {
+          if (i == kTasksEach / 2) half_way.count_down();
           try {
             Future<int> f = pool.submit([&ran, i] {
               ran.fetch_add(1, std::memory_order_relaxed);
@@ -45,6 +49,7 @@ TEST(ThreadPoolStressTest, SubmittersRaceWithCancelAndShutdown) {
       });
     }
     go.Notify();
+    half_way.wait();
     pool.shutdown(/*wait=*/round % 2 == 0, /*cancel_futures=*/round % 3 == 0);
     for (std::thread& t : threads) t.join();
     pool.shutdown(/*wait=*/true);
