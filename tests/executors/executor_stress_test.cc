@@ -19,7 +19,7 @@ namespace concurrent {
 namespace {
 
 TEST(ThreadPoolStressTest, SubmittersRaceWithCancelAndShutdown) {
-  constexpr int kRounds = 30;
+  constexpr int kRounds = 150;
   constexpr int kSubmitters = 3;
   constexpr int kTasksEach = 300;
   for (int round = 0; round < kRounds; ++round) {
