@@ -29,7 +29,9 @@
 //
 // A waiter first spins briefly on the word (only if this process may use
 // more than one CPU), because a cross-thread hand-off usually completes within
-// a few microseconds and parking costs tens of microseconds on a VM.
+// a few microseconds and parking costs tens of microseconds on a VM. On one
+// CPU it yields once instead: the completer (say, a worker just woken by a
+// submit) then runs and usually finishes on the fast path.
 //
 // remove_listener() lets wait() and as_completed() take their listeners back
 // from futures that did not complete while they were waiting, so a long-lived
@@ -251,8 +253,15 @@ void StateBase::notify_done(std::uint32_t old_word) {
 
 bool StateBase::prepare_to_block() const {
   if (done()) return true;
-  for (int i = SpinLimit(); i > 0; --i) {
+  const int spins = SpinLimit();
+  for (int i = spins; i > 0; --i) {
     CpuRelax();
+    if (done()) return true;
+  }
+  if (spins == 0) {
+    // One CPU: the thread that will complete this future may be runnable
+    // but waiting for this CPU. Let it run once before paying for a park.
+    sched_yield();
     if (done()) return true;
   }
   if (BlockingObserver* observer = t_blocking_observer) {
