@@ -28,10 +28,12 @@
 //
 // Spinning: the wake-up of a parked thread on this kind of VM costs tens of
 // microseconds, far more than a small task. An idle worker therefore polls
-// for about kSpinTime before it parks, which keeps a steady stream of
-// submissions, or a request/response ping-pong, off the futex. Only one
-// worker spins at a time (others park at once), so an idle pool burns at
-// most one core for kSpinTime and then nothing. When the process may only
+// for about kSpinTime before it parks (it parks at once if it notices it was
+// preempted while spinning: on an oversubscribed machine a spinning thread
+// loses the CPU, while a parked one gets it back when woken), which keeps a
+// steady stream of submissions, or a request/response ping-pong, off the futex.
+// Only one worker spins at a time (others park at once), so an idle pool burns
+// at most one core for kSpinTime and then nothing. When the process may only
 // run on one CPU, nobody spins (it would only delay the thread that
 // submits).
 //
@@ -88,7 +90,11 @@ namespace concurrent {
 namespace internal {
 namespace {
 
+// How long an idle worker polls before it parks; and a gap between two looks
+// at the clock (64 polls apart, about 2 us) that means the spinner was
+// preempted.
 constexpr auto kSpinTime = std::chrono::microseconds(50);
+constexpr auto kPreempted = std::chrono::microseconds(20);
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -456,11 +462,13 @@ void WorkerPool::break_pool(const std::string& message) {
     parked = take_parked();
     stop_hint_.store(true, std::memory_order_relaxed);
   }
-  const std::exception_ptr error =
-      std::make_exception_ptr(BrokenThreadPool(what));
+  // One exception object per future (as Python does): an object shared by
+  // futures would be released by whichever thread drops it last, through
+  // the exception_ptr's own count, which ThreadSanitizer cannot see in the
+  // uninstrumented libstdc++.
   while (queued != nullptr) {
     TaskNode* next = queued->next;
-    queued->fail_and_release(error);
+    queued->fail_and_release(std::make_exception_ptr(BrokenThreadPool(what)));
     queued = next;
   }
   unpark_all(parked);
@@ -484,14 +492,21 @@ void WorkerPool::worker_main(Worker* w) {
     if (spin_ && spinning_ == 0) {
       ++spinning_;
       mu_.unlock();
-      const auto until = std::chrono::steady_clock::now() + kSpinTime;
+      auto last = std::chrono::steady_clock::now();
+      const auto until = last + kSpinTime;
       for (int i = 1;; ++i) {
         if (queued_hint_.load(std::memory_order_relaxed) != 0 ||
             stop_hint_.load(std::memory_order_relaxed)) {
           break;
         }
         CpuRelax();
-        if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
+        if (i % 64 == 0) {
+          const auto now = std::chrono::steady_clock::now();
+          // Preempted meanwhile: the machine is oversubscribed, and a
+          // parked thread gets the CPU back sooner than a spinning one.
+          if (now >= until || now - last > kPreempted) break;
+          last = now;
+        }
       }
       mu_.lock();
       --spinning_;

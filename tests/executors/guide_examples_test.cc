@@ -153,8 +153,9 @@ TEST(GuideExamples, BrokenPool) {
   ThreadPoolExecutor pool({.max_workers = 2, .initializer = [] {
                              throw std::runtime_error("cannot open db");
                            }});
+  Future<int> f = pool.submit([] { return 1; });
   try {
-    pool.submit([] { return 1; }).result();
+    f.result();
   } catch (const concurrent::BrokenThreadPool& e) {
     std::printf("%s\n", e.what());
   }
