@@ -238,6 +238,20 @@ TYPED_TEST(ExecutorContractTest, TasksMaySubmitTasks) {
   EXPECT_EQ(outer.result().result(), 9);
 }
 
+TYPED_TEST(ExecutorContractTest, ThenOnTheExecutorRunsTheContinuation) {
+  Future<int> f = this->executor().submit([] { return 20; });
+  Future<int> g = f.then(this->executor(), [](int v) { return v + 1; });
+  this->drive();
+  EXPECT_EQ(g.result(), 21);
+}
+
+TYPED_TEST(ExecutorContractTest, ThenOnAShutDownExecutorFailsTheResult) {
+  Future<int> f = this->executor().submit([] { return 20; });
+  this->executor().shutdown(/*wait=*/true);
+  Future<int> g = f.then(this->executor(), [](int v) { return v + 1; });
+  EXPECT_THROW(g.result(), ExecutorShutdownError);
+}
+
 TYPED_TEST(ExecutorContractTest, MapYieldsResultsInInputOrder) {
   typename TestFixture::Traits::DriveOnWait drive(this->executor());
   std::vector<int> inputs;
