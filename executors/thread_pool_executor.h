@@ -27,11 +27,13 @@
 //   std::printf("%s\n", f.result().c_str());   // io_0
 //   // The destructor calls shutdown(wait = true).
 //
-// Waiting inside the pool: a task that blocks on the future of another task
-// of the same pool that no worker has started yet (result(), exception(),
-// wait()) runs that task inline, in its own thread, instead of waiting for a
-// worker that may never come; a task that waits on its own future gets
-// InvalidStateError instead of a deadlock. shutdown(wait = true) from one of
+// Waiting inside the pool: a task that blocks in result() or exception() on
+// the future of another task of the same pool that no worker has started yet
+// runs that task inline, in its own thread, instead of waiting for a worker
+// that may never come (a timeout passed to result() does not interrupt that
+// inline run); a task that waits on its own future gets InvalidStateError
+// instead of a deadlock. (concurrent::wait(), as_completed() and when_all()
+// do not run tasks inline: from inside a pool, wait on result().) shutdown(wait = true) from one of
 // the pool's workers shuts the pool down and then throws InvalidStateError
 // (a worker cannot wait for itself to exit), as CPython's `join()` of the
 // current thread raises; destroying the pool from one of its own workers
