@@ -41,7 +41,13 @@
 // (or was cancelled) when the executor is gone.
 //
 // Implementing an executor: override `execute()` (run or queue one task) and
-// `shutdown()`. `submit()` and `map()` are built on `execute()`.
+// `shutdown()`. `submit()` and `map()` are built on `execute()`, which sees a
+// type-erased task (internal::TaskNode) that it runs, fails or cancels. An
+// event loop implements it by posting the task to its ready queue. A
+// process pool cannot ship a closure to another process: it will add its own
+// submit() for registered functions (tasks that cross by name), whose nodes
+// carry the function's name and serialised arguments, and its execute()
+// rejects other tasks with std::invalid_argument.
 
 #ifndef CONCURRENT_EXECUTORS_EXECUTOR_H_
 #define CONCURRENT_EXECUTORS_EXECUTOR_H_

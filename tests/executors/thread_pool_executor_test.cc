@@ -302,6 +302,28 @@ TEST(ThreadPoolExecutorTest, QueuedTasksStillRunAfterShutdownWithoutWait) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(fs[i].result(), i);
 }
 
+TEST(ThreadPoolExecutorTest, ConcurrentShutdownsAllReturnAfterTheTasks) {
+  ThreadPoolExecutor pool(2);
+  absl::Notification gate;
+  std::vector<Future<void>> fs;
+  for (int i = 0; i < 6; ++i) {
+    fs.push_back(pool.submit([&gate] { gate.WaitForNotification(); }));
+  }
+  std::atomic<int> saw_all_done{0};
+  std::vector<std::thread> closers;
+  for (int i = 0; i < 3; ++i) {
+    closers.emplace_back([&] {
+      pool.shutdown(/*wait=*/true);
+      bool all = true;
+      for (const Future<void>& f : fs) all = all && f.done();
+      if (all) saw_all_done.fetch_add(1);
+    });
+  }
+  gate.Notify();
+  for (std::thread& t : closers) t.join();
+  EXPECT_EQ(saw_all_done.load(), 3);
+}
+
 thread_local bool t_inside_hook = false;
 
 TEST(ThreadPoolExecutorTest, AroundTaskWrapsInitializerAndEveryTask) {
