@@ -33,11 +33,11 @@
 // that may never come (a timeout passed to result() does not interrupt that
 // inline run); a task that waits on its own future gets InvalidStateError
 // instead of a deadlock. (concurrent::wait(), as_completed() and when_all()
-// do not run tasks inline: from inside a pool, wait on result().) shutdown(wait = true) from one of
-// the pool's workers shuts the pool down and then throws InvalidStateError
-// (a worker cannot wait for itself to exit), as CPython's `join()` of the
-// current thread raises; destroying the pool from one of its own workers
-// aborts the process with a message.
+// do not run tasks inline: from inside a pool, wait on result().)
+// shutdown(wait = true) from one of the pool's workers shuts the pool down and
+// then throws InvalidStateError (a worker cannot wait for itself to exit), as
+// CPython's `join()` of the current thread raises; destroying the pool from one
+// of its own workers aborts the process with a message.
 //
 // Idle workers spin briefly (a bounded number of polls, and never when the
 // process may run on one CPU only) before they park on a futex, so a task
