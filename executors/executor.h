@@ -112,7 +112,9 @@ struct MapChunk {
 // items before it), TimeoutError when the map's timeout passed first, and
 // CancelledError if a task was cancelled (say, by shutdown(cancel_futures)).
 // After it threw, the range is at its end. Destroying the range cancels the
-// tasks not yet started. Move-only; iterate once, from one thread.
+// tasks not yet started. The executor must outlive the range (with a
+// buffersize, iterating submits more tasks). Move-only; iterate once, from
+// one thread.
 template <typename Fn, typename V>
 class MapResults {
  public:
