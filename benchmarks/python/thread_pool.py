@@ -11,8 +11,8 @@ The same three workloads as benchmarks/executors_benchmark.cc, 2 workers:
               1x on CPython builds with a GIL)
 
 Each workload runs --repetitions times; the script prints the median of each
-as a table and, with --json (or --out FILE), as JSON that the tour can read
-to print the ratio to the C++ figures:
+as a table, then as one JSON document (also written to --out FILE) that the
+tour can read to print the ratio to the C++ figures:
 
   python3 benchmarks/python/thread_pool.py --repetitions 5 --out py.json
 
@@ -93,8 +93,6 @@ def main():
     parser.add_argument("--latency-rounds", type=int, default=2_000)
     parser.add_argument("--cpu-tasks", type=int, default=40)
     parser.add_argument("--cpu-rounds", type=int, default=20_000)
-    parser.add_argument("--json", action="store_true",
-                        help="print the JSON document on stdout too")
     parser.add_argument("--out", help="write the JSON document to this file")
     args = parser.parse_args()
 
@@ -134,8 +132,7 @@ def main():
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     document = json.dumps(result, indent=2, sort_keys=True)
-    if args.json:
-        print(document)
+    print(document)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(document + "\n")
