@@ -28,14 +28,17 @@
 //
 // Spinning: the wake-up of a parked thread on this kind of VM costs tens of
 // microseconds, far more than a small task. An idle worker therefore polls
-// for about kSpinTime before it parks (it parks at once if it notices it was
-// preempted while spinning: on an oversubscribed machine a spinning thread
-// loses the CPU, while a parked one gets it back when woken), which keeps a
-// steady stream of submissions, or a request/response ping-pong, off the futex.
-// Only one worker spins at a time (others park at once), so an idle pool burns
-// at most one core for kSpinTime and then nothing. When the process may only
+// for about kSpinTime before it parks, which keeps a steady stream of
+// submissions, or a request/response ping-pong, off the futex. Only one
+// worker spins at a time (others park at once), so an idle pool burns at
+// most one core for kSpinTime and then nothing. When the process may only
 // run on one CPU, nobody spins (it would only delay the thread that
-// submits).
+// submits). On an oversubscribed machine a spinning thread loses its CPU and
+// nobody wakes it (submit() counts on it), while a parked thread gets the
+// CPU back soon after a futex wake-up: so a spinner that notices it was
+// preempted (a gap on its clock) stops, and the pool then skips spinning for
+// a number of idle phases that doubles with each preempted spin (up to
+// kMaxBackoff) and halves with each spin that kept its CPU.
 //
 // Waiting inside the pool: every worker installs itself as its thread's
 // BlockingObserver (futures/internal/shared_state.h). When a task blocks on
@@ -95,6 +98,8 @@ namespace {
 // preempted.
 constexpr auto kSpinTime = std::chrono::microseconds(50);
 constexpr auto kPreempted = std::chrono::microseconds(20);
+// The most idle phases that skip spinning after spinners were preempted.
+constexpr int kMaxBackoff = 1024;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -263,6 +268,9 @@ class WorkerPool {
 
  private:
   void worker_main(Worker* w);
+  // Polls the queue for up to kSpinTime without the lock.
+  enum class SpinResult { kWork, kIdle, kPreempted };
+  SpinResult spin_for_work() const;
   // Runs the initializer; returns false (the pool is then broken) if it threw.
   bool initialize(Worker* w);
   void break_pool(const std::string& message) ABSL_LOCKS_EXCLUDED(mu_);
@@ -315,6 +323,10 @@ class WorkerPool {
   std::atomic<std::size_t> queued_hint_{0};
   std::atomic<bool> stop_hint_{false};
   int spinning_ ABSL_GUARDED_BY(mu_) = 0;
+  // Spinning backs off when spinners get preempted (an oversubscribed
+  // machine): the next spin_skip_ idle phases park at once.
+  int spin_skip_ ABSL_GUARDED_BY(mu_) = 0;
+  int spin_backoff_ ABSL_GUARDED_BY(mu_) = 0;
   int waking_ ABSL_GUARDED_BY(mu_) = 0;
   Worker* parked_ ABSL_GUARDED_BY(mu_) = nullptr;
   int parked_count_ ABSL_GUARDED_BY(mu_) = 0;
@@ -474,6 +486,26 @@ void WorkerPool::break_pool(const std::string& message) {
   unpark_all(parked);
 }
 
+WorkerPool::SpinResult WorkerPool::spin_for_work() const {
+  auto last = std::chrono::steady_clock::now();
+  const auto until = last + kSpinTime;
+  for (int i = 1;; ++i) {
+    if (queued_hint_.load(std::memory_order_relaxed) != 0 ||
+        stop_hint_.load(std::memory_order_relaxed)) {
+      return std::chrono::steady_clock::now() - last > kPreempted
+                 ? SpinResult::kPreempted
+                 : SpinResult::kWork;
+    }
+    CpuRelax();
+    if (i % 64 == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last > kPreempted) return SpinResult::kPreempted;
+      if (now >= until) return SpinResult::kIdle;
+      last = now;
+    }
+  }
+}
+
 void WorkerPool::worker_main(Worker* w) {
   t_worker = w;
   ScopedBlockingObserver observer(w);
@@ -490,28 +522,23 @@ void WorkerPool::worker_main(Worker* w) {
     }
     if (shutdown_ || broken_) break;
     if (spin_ && spinning_ == 0) {
-      ++spinning_;
-      mu_.unlock();
-      auto last = std::chrono::steady_clock::now();
-      const auto until = last + kSpinTime;
-      for (int i = 1;; ++i) {
-        if (queued_hint_.load(std::memory_order_relaxed) != 0 ||
-            stop_hint_.load(std::memory_order_relaxed)) {
-          break;
+      if (spin_skip_ > 0) {
+        --spin_skip_;  // backing off: park at once
+      } else {
+        ++spinning_;
+        mu_.unlock();
+        const SpinResult result = spin_for_work();
+        mu_.lock();
+        --spinning_;
+        if (result == SpinResult::kPreempted) {
+          spin_backoff_ = std::min(std::max(2 * spin_backoff_, 4), kMaxBackoff);
+          spin_skip_ = spin_backoff_;
+        } else {
+          spin_backoff_ /= 2;  // this spin kept its CPU
         }
-        CpuRelax();
-        if (i % 64 == 0) {
-          const auto now = std::chrono::steady_clock::now();
-          // Preempted meanwhile: the machine is oversubscribed, and a
-          // parked thread gets the CPU back sooner than a spinning one.
-          if (now >= until || now - last > kPreempted) break;
-          last = now;
-        }
+        if (head_ != nullptr) continue;
+        if (shutdown_ || broken_) break;
       }
-      mu_.lock();
-      --spinning_;
-      if (head_ != nullptr) continue;
-      if (shutdown_ || broken_) break;
     }
     w->next_parked = parked_;
     parked_ = w;
