@@ -35,8 +35,10 @@
 // several. The spin budget adapts per thread (see prepare_to_block): fixed
 // spinning won 200x on an idle machine and lost 3x to std::future when the
 // CPUs were busy (benchmarks/futures_benchmark.cc, Handoff). Parking used an
-// absl::CondVar at first; a futex on the word is cheaper to wake.
-
+// absl::CondVar at first; a futex on the word is cheaper to wake. On one CPU
+// a waiter does not spin but yields once: the completer (say, a worker just
+// woken by a submit) then runs and usually finishes on the fast path.
+//
 // remove_listener() lets wait() and as_completed() take their listeners back
 // from futures that did not complete while they were waiting, so a long-lived
 // future does not accumulate them. Once the completer has detached the list
@@ -324,6 +326,11 @@ bool StateBase::prepare_to_block() const {
       sched_yield();
       if (done()) return true;
     }
+  } else {
+    // One CPU: the thread that will complete this future may be runnable
+    // but waiting for this CPU. Let it run once before paying for a park.
+    sched_yield();
+    if (done()) return true;
   }
   if (BlockingObserver* observer = t_blocking_observer) {
     observer->before_blocking(const_cast<StateBase&>(*this));

@@ -1,0 +1,24 @@
+// Copyright 2026 The concurrent Authors.
+
+#include "executors/inline_executor.h"
+
+#include "futures/errors.h"
+
+namespace concurrent {
+
+InlineExecutor::~InlineExecutor() { InlineExecutor::shutdown(/*wait=*/true); }
+
+void InlineExecutor::shutdown(bool /*wait*/, bool /*cancel_futures*/) {
+  shutdown_.store(true, std::memory_order_release);
+}
+
+void InlineExecutor::execute(internal::TaskNode* task) {
+  if (shutdown_.load(std::memory_order_acquire)) {
+    throw ExecutorShutdownError(
+        "cannot schedule new futures after shutdown of an InlineExecutor");
+  }
+  task->owner = this;
+  task->run();
+}
+
+}  // namespace concurrent

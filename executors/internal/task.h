@@ -1,0 +1,145 @@
+// Copyright 2026 The concurrent Authors.
+//
+// The unit of work that an Executor queues: a task fused with the shared state
+// of its future. Private: include "executors/executor.h" instead.
+//
+// `TaskState<R, Fn, Args...>` derives from both `SharedState<R>` (what the
+// caller's Future<R> points to) and `TaskNode` (what the executor queues), so
+// `submit()` costs one allocation. The state is reference-counted: the
+// caller's future owns one reference and the executor's queue owns another,
+// which `run()`, `fail_and_release()` and `cancel_and_release()` each drop
+// exactly once.
+//
+// Claiming: a task runs only after `StateBase::try_set_running()` succeeded,
+// so it runs at most once even when two threads race for it (a worker that
+// pops it from the queue, and a worker of the same pool that waits on its
+// future and runs it inline), and never after it was cancelled.
+
+#ifndef CONCURRENT_EXECUTORS_INTERNAL_TASK_H_
+#define CONCURRENT_EXECUTORS_INTERNAL_TASK_H_
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "futures/future.h"
+#include "futures/internal/shared_state.h"
+
+namespace concurrent {
+namespace internal {
+
+class TaskNode {
+ public:
+  TaskNode(const TaskNode&) = delete;
+  TaskNode& operator=(const TaskNode&) = delete;
+
+  // Claims the task (unless it was cancelled or claimed by somebody else),
+  // runs it, completes its future, and drops the executor's reference. The
+  // node must not be touched afterwards.
+  virtual void run() noexcept = 0;
+
+  // Runs a task whose state the caller claimed with try_set_running(), and
+  // completes its future. Keeps the executor's reference (the queued node
+  // will find the task claimed and only drop it).
+  virtual void run_claimed() noexcept = 0;
+
+  // If the task was not claimed yet, claims it and fails its future with
+  // `error`. Drops the executor's reference.
+  virtual void fail_and_release(std::exception_ptr error) noexcept = 0;
+
+  // Cancels the task if it is still pending (Python's Future.cancel()), and
+  // drops the executor's reference.
+  virtual void cancel_and_release() noexcept = 0;
+
+  // The future's state (the same object).
+  virtual StateBase& state() noexcept = 0;
+
+  // Free for the executor that holds the node: an intrusive queue link and
+  // the identity of the executor, so a waiter can tell its own pool's tasks.
+  TaskNode* next = nullptr;
+  const void* owner = nullptr;
+
+ protected:
+  TaskNode() = default;
+  ~TaskNode() = default;
+};
+
+// The task `std::invoke(std::move(fn), std::move(args)...)` and the state of
+// its Future<R>.
+template <typename R, typename Fn, typename... Args>
+class TaskState final : public SharedState<R>, public TaskNode {
+ public:
+  template <typename F, typename... A>
+  explicit TaskState(F&& fn, A&&... args)
+      : call_(std::in_place, std::forward<F>(fn), std::forward<A>(args)...) {}
+
+  void run() noexcept override {
+    if (this->try_set_running()) run_claimed();
+    this->unref();
+  }
+
+  void run_claimed() noexcept override {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::apply(Invoke{}, std::move(*call_));
+        call_.reset();
+        this->set_value();
+      } else {
+        // The value is built in place in the state: no extra move.
+        this->set_value(std::apply(Invoke{}, std::move(*call_)));
+        call_.reset();
+      }
+    } catch (...) {
+      call_.reset();
+      try {
+        this->set_exception(std::current_exception());
+      } catch (...) {
+        // Only this thread completes a claimed task: unreachable.
+      }
+    }
+  }
+
+  void fail_and_release(std::exception_ptr error) noexcept override {
+    if (this->try_set_running()) {
+      call_.reset();
+      try {
+        this->set_exception(std::move(error));
+      } catch (...) {
+      }
+    }
+    this->unref();
+  }
+
+  void cancel_and_release() noexcept override {
+    try {
+      StateBase::cancel();
+    } catch (...) {
+      // cancel() only throws from a done callback, which reports its own.
+    }
+    this->unref();
+  }
+
+  StateBase& state() noexcept override { return *this; }
+
+ private:
+  struct Invoke {
+    template <typename F, typename... A>
+    decltype(auto) operator()(F&& f, A&&... a) const {
+      return std::invoke(std::forward<F>(f), std::forward<A>(a)...);
+    }
+  };
+
+  std::optional<std::tuple<Fn, Args...>> call_;
+};
+
+// The result type of a submitted task, as std::async computes it.
+template <typename F, typename... Args>
+using TaskResult = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+
+}  // namespace internal
+}  // namespace concurrent
+
+#endif  // CONCURRENT_EXECUTORS_INTERNAL_TASK_H_
