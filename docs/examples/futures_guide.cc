@@ -151,8 +151,9 @@ void Callbacks() {
   gate.Notify();
   called.WaitForNotification();
   f.add_done_callback([](const Future<int>&) {
-    std::printf("added after done: runs at once, in the caller ('%s')\n",
-                ThreadPoolExecutor::current_worker_name().c_str());
+    const std::string where = ThreadPoolExecutor::current_worker_name();
+    std::printf("added after done: runs at once, in %s\n",
+                where.empty() ? "the calling thread" : where.c_str());
   });
 }
 
