@@ -60,9 +60,10 @@
 //     std::string data = concurrent::without_gil([&] { return Read(fd); });
 //   };
 //
-// An executor runs tasks "as Python threads" by calling `gil.lock()` before a
-// task and `gil.unlock()` after it; the task calls `check_gil()` in its loops
-// and wraps blocking calls in `ReleaseGil` (both find the GIL through the
+// An executor runs tasks "as Python threads" by holding the GIL around each
+// task: `ThreadPoolExecutor({.around_task = concurrent::hold_gil(gil)})`. The
+// task calls `check_gil()` in its loops and wraps blocking calls in
+// `ReleaseGil`, `gil_sleep()` or `without_gil()` (all find the GIL through the
 // thread's current GIL, so the task need not know it).
 //
 // Thread-safety: `Gil` is thread-safe: every method may be called from any
@@ -91,6 +92,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -411,6 +413,22 @@ template <typename F>
 decltype(auto) without_gil(F&& f) {
   ReleaseGil allow_threads;
   return std::forward<F>(f)();
+}
+
+// A task hook that runs each task holding `gil`, as a Python thread runs
+// bytecode. Made for `ThreadPoolExecutor::Options::around_task` (any hook
+// called as `hook(run)` works; this header does not depend on executors):
+//
+//   concurrent::Gil gil;
+//   concurrent::ThreadPoolExecutor pool(
+//       {.max_workers = 4, .around_task = concurrent::hold_gil(gil)});
+//
+// `gil` must outlive the executor's workers.
+inline auto hold_gil(Gil& gil) {
+  return [&gil](auto&& run) {
+    std::scoped_lock hold(gil);
+    run();
+  };
 }
 
 }  // namespace concurrent

@@ -1,0 +1,115 @@
+// ThreadPoolExecutor tasks running "as Python threads": each task holds the
+// GIL (hold_gil), lets others in at check points and releases it around
+// blocking calls. No sleeps for synchronisation, no timing assertions.
+
+#include <atomic>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "executors/thread_pool_executor.h"
+#include "futures/future.h"
+#include "futures/wait.h"
+#include "gil/gil.h"
+#include "gtest/gtest.h"
+
+namespace concurrent {
+namespace {
+
+TEST(GilExecutorTest, TasksRunHoldingTheGil) {
+  Gil gil;
+  ThreadPoolExecutor pool({.max_workers = 2, .around_task = hold_gil(gil)});
+  std::vector<Future<bool>> fs;
+  for (int i = 0; i < 8; ++i) {
+    fs.push_back(pool.submit([&gil] {
+      return gil.held_by_current_thread() && current_gil() == &gil;
+    }));
+  }
+  for (auto& f : fs) EXPECT_TRUE(f.result());
+  EXPECT_GE(gil.stats().acquisitions, 8u);
+}
+
+// Only the GIL orders these plain (non-atomic) increments: TSan reports a
+// race if two tasks ever run at once.
+TEST(GilExecutorTest, TasksAreMutuallyExclusive) {
+  Gil gil({.switch_interval = absl::Microseconds(50)});
+  ThreadPoolExecutor pool({.max_workers = 2, .around_task = hold_gil(gil)});
+  long counter = 0;
+  std::vector<Future<void>> fs;
+  for (int t = 0; t < 4; ++t) {
+    fs.push_back(pool.submit([&counter] {
+      for (int i = 0; i < 20000; ++i) {
+        ++counter;
+        check_gil();  // may hand the GIL to another task
+      }
+    }));
+  }
+  for (auto& f : fs) f.result();
+  EXPECT_EQ(counter, 4 * 20000);
+}
+
+// A CPU-bound task that never blocks still lets a waiting task in: the waiter
+// requests a drop after one switch interval and the holder drops the GIL at
+// its next check point. Without that, this test never ends.
+TEST(GilExecutorTest, CheckPointsLetAWaitingTaskIn) {
+  Gil gil({.switch_interval = absl::Microseconds(200)});
+  ThreadPoolExecutor pool({.max_workers = 2, .around_task = hold_gil(gil)});
+  std::atomic<bool> second_ran{false};
+  absl::Notification first_started;
+  Future<long> spinner = pool.submit([&] {
+    first_started.Notify();
+    long checks = 0;
+    while (!second_ran.load()) {
+      check_gil();
+      ++checks;
+    }
+    return checks;
+  });
+  first_started.WaitForNotification();
+  Future<void> second = pool.submit([&] { second_ran.store(true); });
+  second.result();
+  EXPECT_GT(spinner.result(), 0);
+  EXPECT_GE(gil.stats().forced_drops, 1u);
+}
+
+// A task that blocks without the GIL (Py_BEGIN_ALLOW_THREADS) lets another
+// task run meanwhile; if the GIL were kept, the first would wait forever for
+// the second.
+TEST(GilExecutorTest, BlockingWithoutTheGilLetsOthersRun) {
+  Gil gil;
+  ThreadPoolExecutor pool({.max_workers = 2, .around_task = hold_gil(gil)});
+  absl::Notification second_done;
+  Future<void> first = pool.submit([&] {
+    without_gil([&] { second_done.WaitForNotification(); });
+    EXPECT_TRUE(gil.held_by_current_thread());  // taken back
+  });
+  Future<void> second = pool.submit([&] { second_done.Notify(); });
+  first.result();
+  second.result();
+}
+
+TEST(GilExecutorTest, GilSleepReleasesTheGil) {
+  Gil gil;
+  ThreadPoolExecutor pool({.max_workers = 2, .around_task = hold_gil(gil)});
+  std::atomic<int> inside{0};
+  std::atomic<int> max_inside{0};
+  std::vector<Future<void>> fs;
+  for (int t = 0; t < 2; ++t) {
+    fs.push_back(pool.submit([&] {
+      for (int i = 0; i < 50; ++i) {
+        gil_sleep(absl::ZeroDuration());  // I/O-bound: releases the GIL
+      }
+      const int now = inside.fetch_add(1) + 1;
+      int seen = max_inside.load();
+      while (now > seen && !max_inside.compare_exchange_weak(seen, now)) {
+      }
+      inside.fetch_sub(1);
+    }));
+  }
+  for (auto& f : fs) f.result();
+  EXPECT_EQ(max_inside.load(), 1);  // holding the GIL, never two at once
+  EXPECT_GE(gil.stats().acquisitions, 2u * 51u);
+}
+
+}  // namespace
+}  // namespace concurrent
