@@ -58,6 +58,7 @@ void BM_Throughput_ThreadPoolExecutor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
 BENCHMARK(BM_Throughput_ThreadPoolExecutor)
+    ->Name("Throughput100k/concurrent")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -80,6 +81,7 @@ void BM_Throughput_AsioPackagedTask(benchmark::State& state) {
   pool.join();
 }
 BENCHMARK(BM_Throughput_AsioPackagedTask)
+    ->Name("Throughput100k/asio_packaged_task")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -115,6 +117,7 @@ void BM_Throughput_TbbTaskGroupPackagedTask(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
 BENCHMARK(BM_Throughput_TbbTaskGroupPackagedTask)
+    ->Name("Throughput100k/tbb_packaged_task")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -135,6 +138,7 @@ void BM_Throughput_TbbTaskGroupNoFutures(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
 BENCHMARK(BM_Throughput_TbbTaskGroupNoFutures)
+    ->Name("Throughput100k/tbb_no_futures")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -152,7 +156,10 @@ void BM_Throughput_StdAsync(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kAsyncTasks);
 }
-BENCHMARK(BM_Throughput_StdAsync)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Throughput_StdAsync)
+    ->Name("Throughput2000/std_async")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // The same 2,000 tasks through the pool, for a like-for-like ratio.
 void BM_Throughput_ThreadPoolExecutor2000(benchmark::State& state) {
@@ -171,6 +178,7 @@ void BM_Throughput_ThreadPoolExecutor2000(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kAsyncTasks);
 }
 BENCHMARK(BM_Throughput_ThreadPoolExecutor2000)
+    ->Name("Throughput2000/concurrent")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -185,6 +193,7 @@ void BM_Latency_ThreadPoolExecutor(benchmark::State& state) {
 }
 // CPU time is the whole process's: it shows what the spinning worker costs.
 BENCHMARK(BM_Latency_ThreadPoolExecutor)
+    ->Name("Latency/concurrent")
     ->UseRealTime()
     ->MeasureProcessCPUTime();
 
@@ -198,7 +207,10 @@ void BM_Latency_AsioFuture(benchmark::State& state) {
   }
   pool.join();
 }
-BENCHMARK(BM_Latency_AsioFuture)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_Latency_AsioFuture)
+    ->Name("Latency/asio_future")
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 
 // --- Scaling ---------------------------------------------------------------
 
@@ -231,6 +243,8 @@ void BM_Scaling_ThreadPoolExecutor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kCpuTasks);
 }
 BENCHMARK(BM_Scaling_ThreadPoolExecutor)
+    ->Name("ScalingCpuBound/concurrent")
+    ->ArgName("workers")
     ->Arg(1)
     ->Arg(2)
     ->UseRealTime()

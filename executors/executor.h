@@ -84,10 +84,11 @@ struct MapOptions {
   // Inputs per submitted task (>= 1): a chunk of inputs runs as one task,
   // which trades latency for lower per-task overhead.
   std::size_t chunksize = 1;
-  // At most this many chunks (>= 1) are submitted and not yet yielded:
-  // map() submits the first ones at the call and one more each time
-  // iteration moves past a chunk, so an endless input is fine (CPython
-  // 3.14's `buffersize`). kUnbounded (the default) submits every input at
+  // Bounds the chunks (>= 1) submitted ahead of iteration: map() submits
+  // `buffersize` at the call and one more each time iteration moves past a
+  // chunk, so at most `buffersize` + 1 are in flight (the one being yielded
+  // included) and an endless input is fine (CPython 3.14's `buffersize`,
+  // same accounting). kUnbounded (the default) submits every input at
   // the call, as Python does by default.
   std::size_t buffersize = kUnbounded;
 
@@ -114,7 +115,7 @@ struct MapChunk {
 // After it threw, the range is at its end. Destroying the range cancels the
 // tasks not yet started. The executor must outlive the range (with a
 // buffersize, iterating submits more tasks). Move-only; iterate once, from
-// one thread.
+// one thread; moving a range invalidates its iterators.
 template <typename Fn, typename V>
 class MapResults {
  public:
@@ -153,7 +154,15 @@ class MapResults {
   };
 
   MapResults(MapResults&&) noexcept = default;
-  MapResults& operator=(MapResults&&) noexcept = default;
+  // The range assigned over is destroyed: its tasks not yet started are
+  // cancelled.
+  MapResults& operator=(MapResults&& other) noexcept {
+    if (this != &other) {
+      if (impl_ != nullptr) impl_->cancel_in_flight();
+      impl_ = std::move(other.impl_);
+    }
+    return *this;
+  }
   ~MapResults() {
     if (impl_ != nullptr) impl_->cancel_in_flight();
   }

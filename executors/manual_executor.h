@@ -34,7 +34,9 @@
 // queued and still run when the crank is turned. shutdown(wait = true) also
 // turns the crank itself, in the calling thread, until the queue is empty
 // (it is the thread that waits). cancel_futures cancels every queued task
-// first. The destructor is shutdown(wait = true).
+// first. The destructor is shutdown(wait = true). Unlike a thread pool's,
+// shutdown(wait = true) does not wait for a task that another thread took
+// with run_one() and is still running: the crank-turner owns that task.
 
 #ifndef CONCURRENT_EXECUTORS_MANUAL_EXECUTOR_H_
 #define CONCURRENT_EXECUTORS_MANUAL_EXECUTOR_H_

@@ -394,6 +394,9 @@ void WorkerPool::start_worker() {
   auto w = std::make_unique<Worker>(
       this, absl::StrCat(prefix_, "_", workers_.size()));
   Worker* raw = w.get();
+  // Grow first: a push_back that throws after the thread started would
+  // destroy a joinable std::thread (std::terminate) that uses `raw`.
+  workers_.reserve(workers_.size() + 1);
   w->thread = std::thread([this, raw] { worker_main(raw); });
   workers_.push_back(std::move(w));
   ++waking_;
@@ -436,7 +439,10 @@ void WorkerPool::run_task(Worker* w, TaskNode* task) {
 bool WorkerPool::initialize(Worker* w) {
   if (!initializer_) return true;
   std::exception_ptr error;
+  bool ran = false;
   auto init = [&] {
+    if (ran) return;  // the hook must call run() once
+    ran = true;
     try {
       initializer_();
     } catch (...) {
@@ -444,10 +450,25 @@ bool WorkerPool::initialize(Worker* w) {
     }
   };
   if (around_task_) {
+    // As for tasks (see Options::around_task): a hook that throws before
+    // running the initializer, or never runs it, breaks the pool (the worker
+    // is not initialized); one that throws after it is reported and ignored.
     try {
       around_task_(init);
     } catch (...) {
-      if (error == nullptr) error = std::current_exception();
+      if (!ran) {
+        error = std::current_exception();
+      } else {
+        std::fprintf(stderr,
+                     "concurrent: around_task of thread pool '%s' threw after "
+                     "the initializer ran: %s\n",
+                     prefix_.c_str(),
+                     Describe(std::current_exception()).c_str());
+      }
+    }
+    if (!ran && error == nullptr) {
+      error = std::make_exception_ptr(InvalidStateError(
+          "around_task returned without running the initializer"));
     }
   } else {
     init();
@@ -478,12 +499,15 @@ void WorkerPool::break_pool(const std::string& message) {
   // futures would be released by whichever thread drops it last, through
   // the exception_ptr's own count, which ThreadSanitizer cannot see in the
   // uninstrumented libstdc++.
+  // Wake the parked workers first (they exit: the pool is broken), so that a
+  // done callback run below that shuts the pool down does not join workers
+  // nobody will wake.
+  unpark_all(parked);
   while (queued != nullptr) {
     TaskNode* next = queued->next;
     queued->fail_and_release(std::make_exception_ptr(BrokenThreadPool(what)));
     queued = next;
   }
-  unpark_all(parked);
 }
 
 WorkerPool::SpinResult WorkerPool::spin_for_work() const {
@@ -561,12 +585,14 @@ void WorkerPool::shutdown(bool wait, bool cancel_futures) {
     if (cancel_futures) cancelled = take_queue();
     parked = take_parked();
   }
+  // Wake the parked workers before the cancellations run done callbacks: a
+  // callback that shuts the pool down (or destroys it) must find them awake.
+  unpark_all(parked);
   while (cancelled != nullptr) {
     TaskNode* next = cancelled->next;
     cancelled->cancel_and_release();
     cancelled = next;
   }
-  unpark_all(parked);
   if (!wait) return;
   if (is_own_worker()) {
     throw InvalidStateError(absl::StrCat(

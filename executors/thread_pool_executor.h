@@ -93,8 +93,10 @@ class ThreadPoolExecutor final : public Executor {
     // initializer runs inside it too. Tasks that a worker runs inline while
     // it waits for them (see "Waiting inside the pool") are already inside
     // the waiting task's hook and are not wrapped again. If the hook returns
-    // without calling `run()`, the task fails with InvalidStateError; what
-    // the hook throws after `run()` is reported on stderr and ignored.
+    // without calling `run()`, the task fails with InvalidStateError (for
+    // the initializer: the pool is broken); what the hook throws before
+    // `run()` fails the task (breaks the pool); what it throws after `run()`
+    // is reported on stderr and ignored.
     // Called concurrently from every worker.
     absl::AnyInvocable<void(absl::FunctionRef<void()> run)> around_task =
         nullptr;

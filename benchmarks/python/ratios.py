@@ -28,7 +28,12 @@ def medians(report):
         parts = name.split("/")
         if len(parts) < 2:
             continue
-        key = (parts[0], parts[1])
+        # <workload>/<implementation>[/arg:value...][/real_time|...]: the
+        # arguments belong to the workload; run settings are dropped.
+        args = [p for p in parts[2:]
+                if ":" in p and not p.startswith(("iterations:", "repeats:",
+                                                  "min_time:"))]
+        key = ("/".join([parts[0]] + args), parts[1])
         scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
         t = b["real_time"] * scale
         if b.get("run_type") == "aggregate":

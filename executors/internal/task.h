@@ -77,7 +77,11 @@ class TaskState final : public SharedState<R>, public TaskNode {
       : call_(std::in_place, std::forward<F>(fn), std::forward<A>(args)...) {}
 
   void run() noexcept override {
-    if (this->try_set_running()) run_claimed();
+    if (this->try_set_running()) {
+      run_claimed();
+    } else {
+      release_if_cancelled();
+    }
     this->unref();
   }
 
@@ -119,12 +123,21 @@ class TaskState final : public SharedState<R>, public TaskNode {
     } catch (...) {
       // cancel() only throws from a done callback, which reports its own.
     }
+    release_if_cancelled();
     this->unref();
   }
 
   StateBase& state() noexcept override { return *this; }
 
  private:
+  // A cancelled task never runs: drop the callable and its arguments now (as
+  // Python drops the work item), not when the last Future handle goes, so
+  // that what they own (say, a Promise) is released. Only the executor's
+  // single release path calls this, and a cancelled task has no runner.
+  void release_if_cancelled() noexcept {
+    if (this->status() == kCancelled) call_.reset();
+  }
+
   struct Invoke {
     template <typename F, typename... A>
     decltype(auto) operator()(F&& f, A&&... a) const {

@@ -11,11 +11,13 @@
 #include <algorithm>
 #include <atomic>
 #include <latch>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "futures/errors.h"
@@ -354,6 +356,74 @@ TEST(ThreadPoolExecutorTest, AroundTaskThatSkipsTheTaskFailsIt) {
   ThreadPoolExecutor pool(Options{
       .max_workers = 1, .around_task = [](absl::FunctionRef<void()>) {}});
   EXPECT_THROW(pool.submit([] { return 1; }).result(), InvalidStateError);
+}
+
+// A cancelled task never runs: its callable and arguments are dropped when the
+// pool lets go of it, not when the last Future handle goes (Python drops the
+// work item), so what they own is released.
+TEST(ThreadPoolExecutorTest, CancelledTaskReleasesItsCaptures) {
+  ThreadPoolExecutor pool(1);
+  absl::Notification gate;
+  Future<void> busy = pool.submit([&] { gate.WaitForNotification(); });
+  auto captured = std::make_shared<int>(1);
+  Future<int> queued = pool.submit([captured] { return *captured; });
+  EXPECT_TRUE(queued.cancel());
+  gate.Notify();
+  pool.shutdown();  // the worker has popped (and dropped) the task
+  EXPECT_EQ(captured.use_count(), 1);
+  EXPECT_TRUE(queued.cancelled());  // the future itself lives on
+}
+
+TEST(ThreadPoolExecutorTest, ShutdownCancelFuturesReleasesCaptures) {
+  ThreadPoolExecutor pool(1);
+  absl::Notification started, gate;
+  Future<void> busy = pool.submit([&] {
+    started.Notify();
+    gate.WaitForNotification();
+  });
+  started.WaitForNotification();  // running: not cancellable
+  auto captured = std::make_shared<int>(1);
+  Future<int> queued = pool.submit([captured] { return *captured; });
+  pool.shutdown(/*wait=*/false, /*cancel_futures=*/true);
+  EXPECT_TRUE(queued.cancelled());
+  EXPECT_EQ(captured.use_count(), 1);
+  gate.Notify();
+  busy.result();
+}
+
+TEST(ThreadPoolExecutorTest, AroundTaskThatSkipsTheInitializerBreaksThePool) {
+  ThreadPoolExecutor pool({.max_workers = 1,
+                           .thread_name_prefix = "skipper",
+                           .initializer = [] {},
+                           .around_task = [](absl::FunctionRef<void()>) {}});
+  Future<int> f = pool.submit([] { return 1; });
+  try {
+    f.result();
+    FAIL() << "no exception";
+  } catch (const BrokenThreadPool& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "around_task returned without running the initializer"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ThreadPoolExecutorTest, AroundTaskThrowingAfterTheInitializerIsIgnored) {
+  testing::internal::CaptureStderr();
+  {
+    ThreadPoolExecutor pool({.max_workers = 1,
+                             .initializer = [] {},
+                             .around_task =
+                                 [](absl::FunctionRef<void()> run) {
+                                   run();
+                                   throw std::runtime_error("after run");
+                                 }});
+    EXPECT_EQ(pool.submit([] { return 7; }).result(), 7);
+  }
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("threw after the initializer ran: after run"),
+            std::string::npos)
+      << err;
 }
 
 }  // namespace
