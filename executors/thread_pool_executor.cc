@@ -87,6 +87,7 @@
 #include "absl/strings/str_cat.h"
 #include "executors/internal/task.h"
 #include "futures/errors.h"
+#include "futures/internal/cpu.h"
 #include "futures/internal/shared_state.h"
 
 namespace concurrent {
@@ -100,21 +101,6 @@ constexpr auto kSpinTime = std::chrono::microseconds(50);
 constexpr auto kPreempted = std::chrono::microseconds(20);
 // The most idle phases that skip spinning after spinners were preempted.
 constexpr int kMaxBackoff = 1024;
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-// False when this process may run on one CPU only: spinning is then useless.
-bool MayRunOnSeveralCpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
-}
 
 std::string DefaultPrefix() {
   static std::atomic<int> counter{0};

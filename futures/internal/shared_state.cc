@@ -66,18 +66,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "futures/errors.h"
+#include "futures/internal/cpu.h"
 
 namespace concurrent {
 namespace internal {
 namespace {
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 // Sleeps while the word equals `expected`, until woken or `deadline` (an
 // absolute CLOCK_MONOTONIC reading, or null for none). Spurious returns are
@@ -99,17 +92,6 @@ absl::Duration MonotonicNow() {
 void FutexWakeAll(const std::atomic<std::uint32_t>& word) {
   syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
           FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
-}
-
-// Whether spinning can help at all: not when this process may run on one
-// CPU only (spinning would only delay the completer).
-bool MayRunOnSeveralCpus() {
-  static const bool several = [] {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
-  }();
-  return several;
 }
 
 // Adaptive spinning, per thread. A hand-off between two running threads
