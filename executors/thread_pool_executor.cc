@@ -99,6 +99,8 @@ namespace {
 // preempted.
 constexpr auto kSpinTime = std::chrono::microseconds(50);
 constexpr auto kPreempted = std::chrono::microseconds(20);
+// Polls with a pause instruction before the spinner turns to sched_yield().
+constexpr int kPausePolls = 256;
 // The most idle phases that skip spinning after spinners were preempted.
 constexpr int kMaxBackoff = 1024;
 
@@ -225,6 +227,9 @@ class WorkerPool {
     }
   }
 
+  // Runs a task that a waiting worker claimed, inside around_task like any
+  // other task (the hook then runs nested in the waiting task's own).
+  void run_claimed_inline(TaskNode* task);
   void execute(TaskNode* task) ABSL_LOCKS_EXCLUDED(mu_);
   void shutdown(bool wait, bool cancel_futures) ABSL_LOCKS_EXCLUDED(mu_);
   bool is_own_worker() const {
@@ -334,7 +339,7 @@ void Worker::before_blocking(StateBase& awaited) {
   if (node == nullptr || node->owner != pool) return;
   if (!awaited.try_set_running()) return;  // started elsewhere, or cancelled
   running.push_back(&awaited);
-  node->run_claimed();
+  pool->run_claimed_inline(node);
   running.pop_back();
 }
 
@@ -422,6 +427,44 @@ void WorkerPool::run_task(Worker* w, TaskNode* task) {
   w->running.pop_back();
 }
 
+void WorkerPool::run_claimed_inline(TaskNode* task) {
+  if (!around_task_) {
+    task->run_claimed();
+    return;
+  }
+  StateBase& state = task->state();
+  bool ran = false;
+  try {
+    around_task_([&] {
+      if (!ran) {
+        ran = true;
+        task->run_claimed();
+      }
+    });
+  } catch (...) {
+    if (ran) {
+      std::fprintf(stderr,
+                   "concurrent: around_task of thread pool '%s' threw after "
+                   "the task ran: %s\n",
+                   prefix_.c_str(), Describe(std::current_exception()).c_str());
+    } else {
+      ran = true;
+      try {
+        state.set_exception(std::current_exception());  // claimed: ours
+      } catch (...) {
+      }
+    }
+  }
+  if (!ran) {
+    try {
+      state.set_exception(std::make_exception_ptr(InvalidStateError(
+          absl::StrCat("around_task of thread pool '", prefix_,
+                       "' returned without running the task"))));
+    } catch (...) {
+    }
+  }
+}
+
 bool WorkerPool::initialize(Worker* w) {
   if (!initializer_) return true;
   std::exception_ptr error;
@@ -506,7 +549,14 @@ WorkerPool::SpinResult WorkerPool::spin_for_work() const {
                  ? SpinResult::kPreempted
                  : SpinResult::kWork;
     }
-    CpuRelax();
+    // Pause first (a submit usually follows within microseconds); then
+    // yield between polls, so that a thread waiting for this CPU (often the
+    // one about to submit, on a busy machine) runs instead of our spin.
+    if (i <= kPausePolls) {
+      CpuRelax();
+    } else {
+      sched_yield();
+    }
     if (i % 64 == 0) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last > kPreempted) return SpinResult::kPreempted;

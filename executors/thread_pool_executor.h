@@ -90,14 +90,15 @@ class ThreadPoolExecutor final : public Executor {
     // If set, every task runs as `around_task(run)`: the hook must call
     // `run()` exactly once, on the worker's thread, and may hold a lock
     // around it (say, a GIL) or set thread state. Unset costs nothing. The
-    // initializer runs inside it too. Tasks that a worker runs inline while
-    // it waits for them (see "Waiting inside the pool") are already inside
-    // the waiting task's hook and are not wrapped again. If the hook returns
-    // without calling `run()`, the task fails with InvalidStateError (for
-    // the initializer: the pool is broken); what the hook throws before
-    // `run()` fails the task (breaks the pool); what it throws after `run()`
-    // is reported on stderr and ignored.
-    // Called concurrently from every worker.
+    // initializer runs inside it too, and so do tasks that a worker runs
+    // inline while it waits for them (see "Waiting inside the pool"): the
+    // hook then runs nested in the waiting task's own, so a hook that takes
+    // a lock must let a thread that holds it through (hold_gil does). If the
+    // hook returns without calling `run()`, the task fails with
+    // InvalidStateError (for the initializer: the pool is broken); what the
+    // hook throws before `run()` fails the task (breaks the pool); what it
+    // throws after `run()` is reported on stderr and ignored. Called
+    // concurrently from every worker.
     absl::AnyInvocable<void(absl::FunctionRef<void()> run)> around_task =
         nullptr;
   };

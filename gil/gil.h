@@ -424,8 +424,14 @@ decltype(auto) without_gil(F&& f) {
 //       {.max_workers = 4, .around_task = concurrent::hold_gil(gil)});
 //
 // `gil` must outlive the executor's workers.
+// Re-entrant: a thread that already holds `gil` (a worker running a task
+// inline while it waits for it) just runs the task.
 inline auto hold_gil(Gil& gil) {
   return [&gil](auto&& run) {
+    if (gil.held_by_current_thread()) {
+      run();
+      return;
+    }
     std::scoped_lock hold(gil);
     run();
   };

@@ -111,5 +111,24 @@ TEST(GilExecutorTest, GilSleepReleasesTheGil) {
   EXPECT_GE(gil.stats().acquisitions, 2u * 51u);
 }
 
+// A worker that waits for a queued task of its own pool runs it inline; that
+// task must hold the GIL too, whether the waiter released it (as a Python
+// thread's blocking wait does) or kept it.
+TEST(GilExecutorTest, TaskRunInlineByAWaitingWorkerHoldsTheGil) {
+  Gil gil;
+  ThreadPoolExecutor pool({.max_workers = 1, .around_task = hold_gil(gil)});
+  auto holds = [&gil] { return gil.held_by_current_thread(); };
+  Future<bool> released_wait = pool.submit([&] {
+    Future<bool> inner = pool.submit(holds);  // queued: the only worker is us
+    return without_gil([&] { return inner.result(); });
+  });
+  EXPECT_TRUE(released_wait.result());
+  Future<bool> held_wait = pool.submit([&] {
+    Future<bool> inner = pool.submit(holds);
+    return inner.result();  // waits holding the GIL: runs inline, re-entrant
+  });
+  EXPECT_TRUE(held_wait.result());
+}
+
 }  // namespace
 }  // namespace concurrent
