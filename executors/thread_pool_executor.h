@@ -39,8 +39,9 @@
 // CPython's `join()` of the current thread raises; destroying the pool from one
 // of its own workers aborts the process with a message.
 //
-// Idle workers spin briefly (a bounded number of polls, and never when the
-// process may run on one CPU only) before they park on a futex, so a task
+// Idle workers spin briefly (a bounded number of polls, yielding the CPU
+// after the first few, and never when the process may run on one CPU only)
+// before they park on a futex, so a task
 // submitted soon after the previous one finished starts without a kernel
 // wake-up, and an idle pool costs no CPU.
 //
