@@ -602,7 +602,10 @@ ReleaseGil::ReleaseGil() : gil_(current_gil()) {
 }
 
 ReleaseGil::~ReleaseGil() {
-  if (gil_ != nullptr) gil_->lock();
+  // A body that took the GIL back itself (lock() inside the scope) must not
+  // make this destructor throw GilError (std::terminate): it is held again,
+  // which is all the scope promises.
+  if (gil_ != nullptr && !gil_->held_by_current_thread()) gil_->lock();
 }
 
 void gil_sleep(absl::Duration duration) {

@@ -550,5 +550,17 @@ TEST(GilTest, WithoutRecordTimesSharesCountAcquisitions) {
   EXPECT_EQ(st.releaser_reacquired, 0u);  // nobody was waiting
 }
 
+TEST(ReleaseGilRegressionTest, BodyThatRelocksDoesNotTerminate) {
+  Gil gil;
+  gil.lock();
+  {
+    ReleaseGil allow_threads(gil);
+    EXPECT_FALSE(gil.held_by_current_thread());
+    gil.lock();  // took it back inside the scope
+  }              // the destructor must not lock() a second time (GilError)
+  EXPECT_TRUE(gil.held_by_current_thread());
+  gil.unlock();
+}
+
 }  // namespace
 }  // namespace concurrent
