@@ -227,6 +227,12 @@ class WorkerPool {
     }
   }
 
+  // Runs `body` inside around_task (directly when unset). Returns the error
+  // that kept `body` from running (the hook threw before calling run(), or
+  // never called it), else null; a throw after run() is reported on stderr.
+  // `what` names the body in messages ("task", "initializer").
+  std::exception_ptr run_around(absl::FunctionRef<void()> body,
+                                const char* what);
   // Runs a task that a waiting worker claimed, inside around_task like any
   // other task (the hook then runs nested in the waiting task's own).
   void run_claimed_inline(TaskNode* task);
@@ -393,73 +399,47 @@ void WorkerPool::start_worker() {
   ++waking_;
 }
 
+std::exception_ptr WorkerPool::run_around(absl::FunctionRef<void()> body,
+                                          const char* what) {
+  if (!around_task_) {
+    body();
+    return nullptr;
+  }
+  bool ran = false;
+  try {
+    around_task_([&] {
+      if (!ran) {  // the hook must call run() once
+        ran = true;
+        body();
+      }
+    });
+  } catch (...) {
+    if (!ran) return std::current_exception();
+    std::fprintf(stderr,
+                 "concurrent: around_task of thread pool '%s' threw after the "
+                 "%s ran: %s\n",
+                 prefix_.c_str(), what,
+                 Describe(std::current_exception()).c_str());
+  }
+  if (ran) return nullptr;
+  return std::make_exception_ptr(
+      InvalidStateError(absl::StrCat("around_task of thread pool '", prefix_,
+                                     "' returned without running the ", what)));
+}
+
 void WorkerPool::run_task(Worker* w, TaskNode* task) {
   w->running.push_back(&task->state());
-  if (!around_task_) {
-    task->run();
-  } else {
-    bool ran = false;
-    try {
-      around_task_([&] {
-        if (!ran) {
-          ran = true;
-          task->run();
-        }
-      });
-    } catch (...) {
-      if (ran) {
-        std::fprintf(stderr,
-                     "concurrent: around_task of thread pool '%s' threw after "
-                     "the task ran: %s\n",
-                     prefix_.c_str(),
-                     Describe(std::current_exception()).c_str());
-      } else {
-        task->fail_and_release(std::current_exception());
-        ran = true;
-      }
-    }
-    if (!ran) {
-      task->fail_and_release(std::make_exception_ptr(InvalidStateError(
-          absl::StrCat("around_task of thread pool '", prefix_,
-                       "' returned without running the task"))));
-    }
+  if (std::exception_ptr error = run_around([task] { task->run(); }, "task")) {
+    task->fail_and_release(std::move(error));
   }
   w->running.pop_back();
 }
 
 void WorkerPool::run_claimed_inline(TaskNode* task) {
-  if (!around_task_) {
-    task->run_claimed();
-    return;
-  }
-  StateBase& state = task->state();
-  bool ran = false;
-  try {
-    around_task_([&] {
-      if (!ran) {
-        ran = true;
-        task->run_claimed();
-      }
-    });
-  } catch (...) {
-    if (ran) {
-      std::fprintf(stderr,
-                   "concurrent: around_task of thread pool '%s' threw after "
-                   "the task ran: %s\n",
-                   prefix_.c_str(), Describe(std::current_exception()).c_str());
-    } else {
-      ran = true;
-      try {
-        state.set_exception(std::current_exception());  // claimed: ours
-      } catch (...) {
-      }
-    }
-  }
-  if (!ran) {
+  if (std::exception_ptr error =
+          run_around([task] { task->run_claimed(); }, "task")) {
     try {
-      state.set_exception(std::make_exception_ptr(InvalidStateError(
-          absl::StrCat("around_task of thread pool '", prefix_,
-                       "' returned without running the task"))));
+      task->state().set_exception(std::move(error));  // claimed: ours
     } catch (...) {
     }
   }
@@ -467,41 +447,20 @@ void WorkerPool::run_claimed_inline(TaskNode* task) {
 
 bool WorkerPool::initialize(Worker* w) {
   if (!initializer_) return true;
+  // As for tasks (see Options::around_task): a hook that throws before
+  // running the initializer, or never runs it, breaks the pool (the worker is
+  // not initialized); one that throws after it is reported and ignored.
   std::exception_ptr error;
-  bool ran = false;
-  auto init = [&] {
-    if (ran) return;  // the hook must call run() once
-    ran = true;
-    try {
-      initializer_();
-    } catch (...) {
-      error = std::current_exception();
-    }
-  };
-  if (around_task_) {
-    // As for tasks (see Options::around_task): a hook that throws before
-    // running the initializer, or never runs it, breaks the pool (the worker
-    // is not initialized); one that throws after it is reported and ignored.
-    try {
-      around_task_(init);
-    } catch (...) {
-      if (!ran) {
-        error = std::current_exception();
-      } else {
-        std::fprintf(stderr,
-                     "concurrent: around_task of thread pool '%s' threw after "
-                     "the initializer ran: %s\n",
-                     prefix_.c_str(),
-                     Describe(std::current_exception()).c_str());
-      }
-    }
-    if (!ran && error == nullptr) {
-      error = std::make_exception_ptr(InvalidStateError(
-          "around_task returned without running the initializer"));
-    }
-  } else {
-    init();
-  }
+  std::exception_ptr hook_error = run_around(
+      [&] {
+        try {
+          initializer_();
+        } catch (...) {
+          error = std::current_exception();
+        }
+      },
+      "initializer");
+  if (error == nullptr) error = std::move(hook_error);
   if (error == nullptr) return true;
   break_pool(absl::StrCat("thread pool '", prefix_, "' is broken: the ",
                           "initializer failed in worker '", w->name,

@@ -402,7 +402,8 @@ TEST(ThreadPoolExecutorTest, AroundTaskThatSkipsTheInitializerBreaksThePool) {
     FAIL() << "no exception";
   } catch (const BrokenThreadPool& e) {
     EXPECT_NE(std::string(e.what()).find(
-                  "around_task returned without running the initializer"),
+                  "around_task of thread pool 'skipper' returned without "
+                  "running the initializer"),
               std::string::npos)
         << e.what();
   }
