@@ -196,29 +196,15 @@ class Future {
  public:
   using value_type = T;
 
-  // An invalid handle (valid() is false).
+  // An invalid handle (valid() is false). Copies share the state; a
+  // moved-from handle is invalid.
   Future() noexcept = default;
-  Future(const Future& other) noexcept : state_(other.state_) {
-    if (state_ != nullptr) state_->ref();
-  }
-  Future(Future&& other) noexcept : state_(std::exchange(other.state_, {})) {}
-  Future& operator=(const Future& other) noexcept {
-    Future(other).swap(*this);
-    return *this;
-  }
-  Future& operator=(Future&& other) noexcept {
-    Future(std::move(other)).swap(*this);
-    return *this;
-  }
-  ~Future() {
-    if (state_ != nullptr) state_->unref();
-  }
-  void swap(Future& other) noexcept { std::swap(state_, other.state_); }
+  void swap(Future& other) noexcept { state_.swap(other.state_); }
 
   // True if this handle refers to a future; false if default-constructed or
   // moved-from. Every other method throws InvalidStateError on an invalid
   // handle.
-  bool valid() const noexcept { return state_ != nullptr; }
+  bool valid() const noexcept { return state_.get() != nullptr; }
 
   // Never block. done(): finished or cancelled. running(): a worker has
   // started it (set_running_or_notify_cancel()) and it is not finished.
@@ -326,11 +312,11 @@ class Future {
   auto then(E& executor, F&& fn) const;
 
   friend bool operator==(const Future& a, const Future& b) noexcept {
-    return a.state_ == b.state_;
+    return a.state_.get() == b.state_.get();
   }
   template <typename H>
   friend H AbslHashValue(H h, const Future& f) {
-    return H::combine(std::move(h), f.state_);
+    return H::combine(std::move(h), f.state_.get());
   }
 
  private:
@@ -338,12 +324,9 @@ class Future {
   friend class AnyFuture;
   explicit Future(internal::SharedState<T>* state) noexcept : state_(state) {}
 
-  internal::SharedState<T>& checked() const {
-    if (state_ == nullptr) internal::ThrowInvalidHandle();
-    return *state_;
-  }
+  internal::SharedState<T>& checked() const { return state_.checked(); }
 
-  internal::SharedState<T>* state_ = nullptr;
+  internal::StateRef<internal::SharedState<T>> state_;
 };
 
 // A type-erased handle on any Future<T>'s state: everything but the value.
@@ -354,29 +337,11 @@ class AnyFuture {
   AnyFuture() noexcept = default;
   template <typename T>
   AnyFuture(const Future<T>& f) noexcept  // NOLINT: implicit by design.
-      : state_(f.state_) {
-    if (state_ != nullptr) state_->ref();
-  }
-  AnyFuture(const AnyFuture& other) noexcept : state_(other.state_) {
-    if (state_ != nullptr) state_->ref();
-  }
-  AnyFuture(AnyFuture&& other) noexcept
-      : state_(std::exchange(other.state_, nullptr)) {}
-  AnyFuture& operator=(const AnyFuture& other) noexcept {
-    AnyFuture(other).swap(*this);
-    return *this;
-  }
-  AnyFuture& operator=(AnyFuture&& other) noexcept {
-    AnyFuture(std::move(other)).swap(*this);
-    return *this;
-  }
-  ~AnyFuture() {
-    if (state_ != nullptr) state_->unref();
-  }
-  void swap(AnyFuture& other) noexcept { std::swap(state_, other.state_); }
+      : state_(f.state_) {}
+  void swap(AnyFuture& other) noexcept { state_.swap(other.state_); }
 
   // As Future<T>'s methods of the same names.
-  bool valid() const noexcept { return state_ != nullptr; }
+  bool valid() const noexcept { return state_.get() != nullptr; }
   bool done() const { return checked().done(); }
   bool running() const { return checked().status() == internal::kRunning; }
   bool cancelled() const { return checked().status() == internal::kCancelled; }
@@ -403,26 +368,23 @@ class AnyFuture {
   }
 
   friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
-    return a.state_ == b.state_;
+    return a.state_.get() == b.state_.get();
   }
   template <typename H>
   friend H AbslHashValue(H h, const AnyFuture& f) {
-    return H::combine(std::move(h), f.state_);
+    return H::combine(std::move(h), f.state_.get());
   }
 
  private:
   friend struct internal::FutureAccess;
   template <typename F>
   friend class internal::AnyCallbackListener;
-  explicit AnyFuture(internal::StateBase* state) noexcept : state_(state) {
-    state_->ref();
-  }
-  internal::StateBase& checked() const {
-    if (state_ == nullptr) internal::ThrowInvalidHandle();
-    return *state_;
-  }
+  // Takes a new reference to `state`.
+  explicit AnyFuture(internal::StateBase* state) noexcept
+      : state_((state->ref(), state)) {}
+  internal::StateBase& checked() const { return state_.checked(); }
 
-  internal::StateBase* state_ = nullptr;
+  internal::StateRef<internal::StateBase> state_;
 };
 
 }  // namespace concurrent
@@ -434,7 +396,7 @@ namespace concurrent {
 namespace internal {
 
 inline StateBase* FutureAccess::state(const AnyFuture& f) noexcept {
-  return f.state_;
+  return f.state_.get();
 }
 
 template <typename T, typename F>

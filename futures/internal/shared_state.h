@@ -281,6 +281,49 @@ void BreakPromise(StateBase& state, const char* why) noexcept;
 // Throws InvalidStateError for a method called on an invalid handle.
 [[noreturn]] void ThrowInvalidHandle();
 
+[[noreturn]] void ThrowInvalidHandle();  // below
+
+// An owning reference to a state (`S` is StateBase or SharedState<T>): the
+// reference-counting core of Future<T> and AnyFuture. Null when the handle is
+// invalid (default-constructed or moved-from).
+template <typename S>
+class StateRef {
+ public:
+  StateRef() noexcept = default;
+  // Adopts one reference of `state`.
+  explicit StateRef(S* state) noexcept : state_(state) {}
+  StateRef(const StateRef& other) noexcept : state_(other.state_) {
+    if (state_ != nullptr) state_->ref();
+  }
+  // From a reference to a derived state (SharedState<T> to StateBase).
+  template <typename D>
+  requires std::is_convertible_v<D*, S*> StateRef(const StateRef<D>& other)
+  noexcept  // NOLINT: as pointers convert.
+      : state_(other.get()) {
+    if (state_ != nullptr) state_->ref();
+  }
+  StateRef(StateRef&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)) {}
+  StateRef& operator=(StateRef other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~StateRef() {
+    if (state_ != nullptr) state_->unref();
+  }
+  void swap(StateRef& other) noexcept { std::swap(state_, other.state_); }
+
+  S* get() const noexcept { return state_; }
+  // The state; throws InvalidStateError for a null reference.
+  S& checked() const {
+    if (state_ == nullptr) ThrowInvalidHandle();
+    return *state_;
+  }
+
+ private:
+  S* state_ = nullptr;
+};
+
 // See concurrent::set_callback_exception_handler() in futures/future.h.
 using CallbackExceptionHandlerFn = void (*)(std::exception_ptr exception,
                                             std::string_view future);
@@ -306,7 +349,7 @@ struct FutureAccess {
   }
   template <typename T>
   static SharedState<T>* state(const Future<T>& f) noexcept {
-    return f.state_;
+    return f.state_.get();
   }
   template <typename T>
   static SharedState<T>* state(const Promise<T>& p) noexcept {
