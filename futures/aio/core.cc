@@ -26,6 +26,8 @@
 // and result() rethrows that exception object (so its message survives the
 // trip through nested tasks, as 3.12's `_cancelled_exc` does).
 
+#include "futures/aio/internal/core.h"
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -36,7 +38,6 @@
 #include "absl/strings/str_format.h"
 #include "futures/aio/event_loop.h"
 #include "futures/aio/internal/callbacks.h"
-#include "futures/aio/internal/core.h"
 #include "futures/errors.h"
 
 namespace concurrent::aio {
@@ -121,8 +122,9 @@ void ThrowTaken(const FutureBase& state) {
 }
 
 void ThrowInvalidHandle() {
-  throw InvalidStateError("invalid aio future handle (default-constructed or "
-                          "moved-from)");
+  throw InvalidStateError(
+      "invalid aio future handle (default-constructed or "
+      "moved-from)");
 }
 
 void ThrowAlreadyAwaited() {
@@ -281,9 +283,9 @@ void DoneCallbackBase::run_ready() noexcept {
   try {
     invoke(*future_);
   } catch (...) {
-    future_->loop().call_exception_handler(
-        {"Exception in done callback", std::current_exception(),
-         future_->describe()});
+    future_->loop().call_exception_handler({"Exception in done callback",
+                                            std::current_exception(),
+                                            future_->describe()});
   }
   delete this;
 }
@@ -432,8 +434,8 @@ void TaskCore::abandon() noexcept {
 
 std::string DescribeTask(const FutureBase& future, const TaskCore& task) {
   const char* state = future.state() == FutureBase::State::kPending ? "pending"
-                      : future.cancelled()                          ? "cancelled"
-                                                                    : "finished";
+                      : future.cancelled() ? "cancelled"
+                                           : "finished";
   return absl::StrCat("<Task ", state, " name='", task.name(), "'>");
 }
 
@@ -469,6 +471,7 @@ bool SleepAwaiter::cancel_wait(std::string_view msg) {
 
 void SleepAwaiter::await_resume() {
   if (cancelled_) {
+    task_->clear_cancel_request();
     if (!message_.empty()) throw CancelledError(message_);
     throw CancelledError(absl::StrCat(task_->name(), " was cancelled"));
   }

@@ -382,8 +382,8 @@ void EventLoop::poll(std::int64_t timeout_ns) {
     if (errno != EINTR) {
       call_exception_handler(
           {"epoll_wait failed",
-           std::make_exception_ptr(std::system_error(
-               errno, std::generic_category(), "epoll_wait")),
+           std::make_exception_ptr(
+               std::system_error(errno, std::generic_category(), "epoll_wait")),
            ""});
     }
     n = 0;

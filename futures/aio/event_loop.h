@@ -232,8 +232,8 @@ class EventLoop {
   template <typename F>
   Handle call_soon(F&& fn) {
     check_open();
-    auto* node = new internal::FnCallback<std::decay_t<F>>(
-        this, std::forward<F>(fn));
+    auto* node =
+        new internal::FnCallback<std::decay_t<F>>(this, std::forward<F>(fn));
     node->ref();  // the ready queue's
     schedule(node);
     return Handle(internal::Ref<internal::CallbackNode>::adopt(node));
@@ -243,8 +243,8 @@ class EventLoop {
   // the calling thread).
   template <typename F>
   Handle call_soon_threadsafe(F&& fn) {
-    auto* node = new internal::FnCallback<std::decay_t<F>>(
-        this, std::forward<F>(fn));
+    auto* node =
+        new internal::FnCallback<std::decay_t<F>>(this, std::forward<F>(fn));
     node->ref();  // the inbox's
     internal::Ref<internal::CallbackNode> handle =
         internal::Ref<internal::CallbackNode>::adopt(node);
@@ -265,8 +265,7 @@ class EventLoop {
         this, std::forward<F>(fn));
     node->ref();  // the timer heap's
     add_timer(node, when);
-    return TimerHandle(
-        internal::Ref<internal::TimerCallbackNode>::adopt(node));
+    return TimerHandle(internal::Ref<internal::TimerCallbackNode>::adopt(node));
   }
 
   // The loop's clock: CLOCK_MONOTONIC, as a duration since an arbitrary

@@ -9,16 +9,15 @@
 // it never blocks, and it is awaited. Beside `concurrent::Future<T>` (the
 // blocking one of futures/future.h):
 //
-//   |                     | concurrent::Future     | aio::Future               |
+//   |                     | concurrent::Future     | aio::Future |
 //   |---------------------|------------------------|---------------------------|
-//   | result() if pending | blocks (with timeout)  | throws InvalidStateError  |
-//   | wait for it         | result(timeout), wait  | co_await fut              |
-//   | done callbacks run  | inline, in the thread  | via call_soon(), on the   |
-//   |                     | that completes it      | loop, never inline        |
-//   | cancel() twice      | true both times        | true, then false          |
-//   | cancel message      | none                   | cancel(msg) reaches the   |
-//   |                     |                        | CancelledError            |
-//   | thread-safety       | thread-safe            | loop thread only          |
+//   | result() if pending | blocks (with timeout)  | throws InvalidStateError |
+//   | wait for it         | result(timeout), wait  | co_await fut | | done
+//   callbacks run  | inline, in the thread  | via call_soon(), on the   | | |
+//   that completes it      | loop, never inline        | | cancel() twice |
+//   true both times        | true, then false          | | cancel message |
+//   none                   | cancel(msg) reaches the   | | | | CancelledError |
+//   | thread-safety       | thread-safe            | loop thread only |
 //
 // A Future is a cheap copyable handle, like a Python reference: copies see the
 // same state. A default-constructed or moved-from handle is invalid
@@ -46,6 +45,11 @@
 // set_exception() of a done one or of a task, and from any method of an
 // invalid handle; result() and co_await rethrow the stored exception itself.
 
+// The core headers include each other through event_loop.h, which includes
+// this one at its end: included first, it must let event_loop.h define the
+// loop before its own guard.
+#include "futures/aio/event_loop.h"  // IWYU pragma: keep
+
 #ifndef CONCURRENT_FUTURES_AIO_FUTURE_H_
 #define CONCURRENT_FUTURES_AIO_FUTURE_H_
 
@@ -61,7 +65,6 @@
 #include <utility>
 #include <variant>
 
-#include "futures/aio/event_loop.h"
 #include "futures/aio/internal/core.h"
 #include "futures/errors.h"
 
@@ -187,7 +190,13 @@ class FutureAwaiter final : public FutureCallback, public Waiter {
     task->suspend_on(h, this);
   }
   decltype(auto) await_resume() {
-    if (task_ != nullptr) task_->throw_if_cancel_requested();
+    if (task_ != nullptr) {
+      if (state_->cancelled()) {
+        task_->clear_cancel_request();
+      } else {
+        task_->throw_if_cancel_requested();
+      }
+    }
     state_->mark_retrieved();
     state_->check_result();
     if constexpr (std::is_void_v<T>) {
@@ -287,12 +296,12 @@ class Future {
   // Callbacks run in the order they were added. What `fn` throws goes to
   // the loop's exception handler. Returns an id for remove_done_callback().
   template <typename F>
-  requires std::invocable<std::decay_t<F>&, const Future<T>&> CallbackId
-  add_done_callback(F&& fn) const {
+  requires std::invocable < std::decay_t<F>
+  &, const Future<T>& > CallbackId add_done_callback(F&& fn) const {
     internal::FutureState<T>& s = checked();
     const std::uint64_t id = internal::NextCallbackId();
-    auto* cb = new internal::DoneCallback<T, std::decay_t<F>>(
-        id, std::forward<F>(fn));
+    auto* cb =
+        new internal::DoneCallback<T, std::decay_t<F>>(id, std::forward<F>(fn));
     if (s.done()) {
       cb->on_future_done(s);
     } else {
@@ -305,8 +314,8 @@ class Future {
   // equality-comparable callables, such as function pointers) or that
   // `id` names; returns how many were removed (Python's count).
   template <typename F>
-  requires std::equality_comparable<F> && std::invocable<F&, const Future<T>&>
-      std::size_t remove_done_callback(const F& fn) const {
+  requires std::equality_comparable<F> && std::invocable < F&, const Future<T>
+  & > std::size_t remove_done_callback(const F& fn) const {
     return checked().remove_callbacks_if(
         [&fn](internal::FutureCallback* cb) {
           auto* d = dynamic_cast<internal::DoneCallbackBase*>(cb);
@@ -330,13 +339,11 @@ class Future {
   // Completes the future and schedules its callbacks. Throw
   // InvalidStateError if it is done, or is a Task.
   template <typename U = T>
-  requires(!std::is_void_v<T> && std::constructible_from<T, U&&>) void
-  set_result(U&& value) const {
+  requires(!std::is_void_v<T> &&
+           std::constructible_from<T, U&&>) void set_result(U&& value) const {
     checked().set_value(std::forward<U>(value));
   }
-  void set_result() const requires std::is_void_v<T> {
-    checked().set_value();
-  }
+  void set_result() const requires std::is_void_v<T> { checked().set_value(); }
   void set_exception(std::exception_ptr e) const {
     checked().set_exception(std::move(e));
   }

@@ -18,6 +18,8 @@
 // cancelled before its event removes the registration (EPOLL_CTL_DEL), so no
 // event can name a record that is gone.
 
+#include "futures/aio/internal/io.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,7 +38,6 @@
 #include "absl/strings/str_cat.h"
 #include "futures/aio/event_loop.h"
 #include "futures/aio/internal/callbacks.h"
-#include "futures/aio/internal/io.h"
 #include "futures/aio/task.h"
 #include "futures/errors.h"
 
@@ -255,6 +256,7 @@ bool IoAwaiter::cancel_wait(std::string_view msg) {
 
 void IoAwaiter::await_resume() {
   if (cancelled_) {
+    task_->clear_cancel_request();
     if (!message_.empty()) throw CancelledError(message_);
     throw CancelledError(absl::StrCat(task_->name(), " was cancelled"));
   }
@@ -272,10 +274,10 @@ void AddCallback(EventLoop& loop, int fd, internal::IoDirection dir,
   loop.check_open();
   const bool fresh = loop.io_source(fd) == nullptr;
   internal::FdCallbacks* rec = internal::CallbacksFor(
-      loop, fd, /*create=*/true, dir == internal::kRead ? "add_reader()"
-                                                        : "add_writer()");
-  auto* node =
-      new internal::FnCallback<absl::AnyInvocable<void()>>(&loop, std::move(fn));
+      loop, fd, /*create=*/true,
+      dir == internal::kRead ? "add_reader()" : "add_writer()");
+  auto* node = new internal::FnCallback<absl::AnyInvocable<void()>>(
+      &loop, std::move(fn));
   internal::Ref<internal::CallbackNode> old = std::exchange(
       rec->slot(dir), internal::Ref<internal::CallbackNode>::adopt(node));
   try {
@@ -295,10 +297,9 @@ void AddCallback(EventLoop& loop, int fd, internal::IoDirection dir,
 
 bool RemoveCallback(EventLoop& loop, int fd, internal::IoDirection dir) {
   if (loop.is_closed()) return false;
-  internal::FdCallbacks* rec =
-      internal::CallbacksFor(loop, fd, /*create=*/false,
-                             dir == internal::kRead ? "remove_reader()"
-                                                    : "remove_writer()");
+  internal::FdCallbacks* rec = internal::CallbacksFor(
+      loop, fd, /*create=*/false,
+      dir == internal::kRead ? "remove_reader()" : "remove_writer()");
   if (rec == nullptr || !rec->slot(dir)) return false;
   rec->slot(dir)->cancel();
   rec->slot(dir) = internal::Ref<internal::CallbackNode>();
@@ -455,8 +456,9 @@ std::uint16_t SocketAddress::port() const noexcept {
 std::string SocketAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (storage_.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr,
-                buf, sizeof buf);
+    ::inet_ntop(AF_INET,
+                &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
+                sizeof buf);
     return absl::StrCat(buf, ":", port());
   }
   if (storage_.ss_family == AF_INET6) {

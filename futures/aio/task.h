@@ -55,6 +55,11 @@
 // first); no structured bindings of a co_await; a coroutine lambda must not
 // outlive its captures.
 
+// The core headers include each other through event_loop.h, which includes
+// this one at its end: included first, it must let event_loop.h define the
+// loop before its own guard.
+#include "futures/aio/event_loop.h"  // IWYU pragma: keep
+
 #ifndef CONCURRENT_FUTURES_AIO_TASK_H_
 #define CONCURRENT_FUTURES_AIO_TASK_H_
 
@@ -68,7 +73,6 @@
 #include <utility>
 
 #include "absl/time/time.h"
-#include "futures/aio/event_loop.h"
 #include "futures/aio/future.h"
 #include "futures/aio/internal/core.h"
 #include "futures/errors.h"
@@ -85,7 +89,9 @@ class ConcurrentFutureAwaiter;
 // Types a coroutine of this library may co_await. Aio awaitables declare
 // `using aio_awaitable_tag = void;`.
 template <typename A>
-concept AioAwaitable = requires { typename A::aio_awaitable_tag; };
+concept AioAwaitable = requires {
+  typename A::aio_awaitable_tag;
+};
 
 template <typename A>
 struct IsConcurrentFuture : std::false_type {};
@@ -219,8 +225,7 @@ template <>
 class Promise<void> final : public PromiseBase {
  public:
   Coroutine<void> get_return_object() noexcept {
-    return Coroutine<void>(
-        std::coroutine_handle<Promise>::from_promise(*this));
+    return Coroutine<void>(std::coroutine_handle<Promise>::from_promise(*this));
   }
   void return_void() noexcept {}
   void take_result() {

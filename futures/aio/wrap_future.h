@@ -24,9 +24,9 @@
 //   aio::Coroutine<int> amain() {
 //     aio::Future<int> f = aio::get_running_loop().run_in_executor(
 //         pool, [] { return slow_sum(); });
-//     int a = co_await f;                                   // loop keeps running
-//     int b = co_await pool.submit([] { return 6 * 7; });  // the same, directly
-//     co_return a + b;
+//     int a = co_await f;                                   // loop keeps
+//     running int b = co_await pool.submit([] { return 6 * 7; });  // the same,
+//     directly co_return a + b;
 //   }
 //
 // Thread-safety: call wrap_future() and run_in_executor() on the loop's
@@ -41,6 +41,11 @@
 // Errors: what `cf` failed with, rethrown by the aio future (the same
 // exception object); CancelledError if either side was cancelled.
 
+// The core headers include each other through event_loop.h, which includes
+// this one at its end: included first, it must let event_loop.h define the
+// loop before its own guard.
+#include "futures/aio/event_loop.h"  // IWYU pragma: keep
+
 #ifndef CONCURRENT_FUTURES_AIO_WRAP_FUTURE_H_
 #define CONCURRENT_FUTURES_AIO_WRAP_FUTURE_H_
 
@@ -51,7 +56,6 @@
 #include <type_traits>
 #include <utility>
 
-#include "futures/aio/event_loop.h"
 #include "futures/aio/future.h"
 #include "futures/aio/internal/callbacks.h"
 #include "futures/aio/internal/inbox.h"
@@ -102,21 +106,20 @@ Future<T> wrap_future(::concurrent::Future<T> source,
   });
   // The completion crosses threads through the loop's inbox, which outlives
   // the loop if need be: a post to a closed loop throws and is dropped.
-  source.add_done_callback(
-      [dest, inbox = l.inbox(), target = &l](
-          const ::concurrent::Future<T>& done) mutable {
-        auto complete = [dest = std::move(dest), done]() {
-          internal::CopyConcurrentState(done, dest);
-        };
-        auto* node = new internal::FnCallback<decltype(complete)>(
-            target, std::move(complete));
-        try {
-          inbox->post(node);
-        } catch (const InvalidStateError&) {
-          // The loop is closed: nobody can await `dest` any more.
-        }
-        inbox.reset();
-      });
+  source.add_done_callback([dest, inbox = l.inbox(), target = &l](
+                               const ::concurrent::Future<T>& done) mutable {
+    auto complete = [dest = std::move(dest), done]() {
+      internal::CopyConcurrentState(done, dest);
+    };
+    auto* node = new internal::FnCallback<decltype(complete)>(
+        target, std::move(complete));
+    try {
+      inbox->post(node);
+    } catch (const InvalidStateError&) {
+      // The loop is closed: nobody can await `dest` any more.
+    }
+    inbox.reset();
+  });
   return dest;
 }
 
@@ -129,7 +132,8 @@ Future<T> wrap_future(Future<T> future) noexcept {
 template <typename E, typename F, typename... Args>
 auto EventLoop::run_in_executor(E& executor, F&& fn, Args&&... args) {
   check_open();
-  auto source = executor.submit(std::forward<F>(fn), std::forward<Args>(args)...);
+  auto source =
+      executor.submit(std::forward<F>(fn), std::forward<Args>(args)...);
   return wrap_future(std::move(source), this);
 }
 

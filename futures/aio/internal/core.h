@@ -332,8 +332,8 @@ class Ref {
   }
   Ref(Ref&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
   template <typename U>
-  requires std::is_convertible_v<U*, S*> Ref(const Ref<U>& o) noexcept
-      : s_(o.get()) {
+  requires std::is_convertible_v<U*, S*> Ref(const Ref<U>& o)
+  noexcept : s_(o.get()) {
     if (s_ != nullptr) s_->ref();
   }
   Ref& operator=(Ref o) noexcept {
@@ -397,6 +397,10 @@ class TaskCore : public ReadyNode {
   void throw_if_cancel_requested() {
     if (must_cancel_) throw_cancel_requested();
   }
+  // The awaited thing was cancelled and its own CancelledError is about to
+  // be thrown: a pending request is consumed by it (Python's __step throws
+  // one CancelledError for both).
+  void clear_cancel_request() noexcept { must_cancel_ = false; }
 
   // --- For the loop ---
   void run_ready() noexcept override { step(); }
@@ -413,7 +417,8 @@ class TaskCore : public ReadyNode {
   // The task's coroutine finished (top_ is at its final suspend point):
   // store the outcome into the future, release the frame. `must_cancel`
   // says whether a cancellation request was pending (it wins over a value).
-  virtual void complete(bool must_cancel, std::string_view message) noexcept = 0;
+  virtual void complete(bool must_cancel,
+                        std::string_view message) noexcept = 0;
   // The coroutine never ran and was cancelled.
   virtual void complete_unstarted(std::string_view message) noexcept = 0;
   std::coroutine_handle<> top() const noexcept { return top_; }
