@@ -254,6 +254,10 @@ bool FutureBase::remove_callback(FutureCallback* cb) noexcept {
   return true;
 }
 
+void FutureCallback::unlink() noexcept {
+  if (owner_ != nullptr) owner_->remove_callback(this);
+}
+
 void FutureBase::schedule_callbacks() noexcept {
   FutureCallback* cb = head_;
   head_ = tail_ = nullptr;

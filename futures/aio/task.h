@@ -439,6 +439,55 @@ Task<T> create_task(Coroutine<T> coro) {
   return get_running_loop().create_task(std::move(coro));
 }
 
+// Python's ensure_future(): a Coroutine becomes a task on `loop` (default:
+// the running loop); a Future or Task is returned as it is.
+template <typename T>
+Future<T> ensure_future(Coroutine<T> coro, EventLoop* loop = nullptr) {
+  EventLoop& l = loop != nullptr ? *loop : get_running_loop();
+  return l.create_task(std::move(coro));
+}
+template <typename T>
+Future<T> ensure_future(Future<T> future, EventLoop* = nullptr) noexcept {
+  return future;
+}
+
+namespace internal {
+// Coroutine<T>, Future<T> or Task<T>: what the combinators accept.
+template <typename A>
+concept FutureOrCoroutine = requires {
+  typename std::remove_cvref_t<A>::value_type;
+} && (std::is_convertible_v<std::remove_cvref_t<A>*,
+                            Future<typename std::remove_cvref_t<A>::value_type>*> ||
+      std::is_same_v<std::remove_cvref_t<A>,
+                     Coroutine<typename std::remove_cvref_t<A>::value_type>>);
+template <typename A>
+using ValueOf = typename std::remove_cvref_t<A>::value_type;
+
+// ensure_future() of an argument, moving a Coroutine out of it.
+template <typename A>
+Future<ValueOf<A>> AsFuture(A&& a, EventLoop* loop) {
+  using D = std::remove_cvref_t<A>;
+  if constexpr (std::is_same_v<D, Coroutine<ValueOf<A>>>) {
+    return ensure_future(std::move(a), loop);
+  } else {
+    return Future<ValueOf<A>>(a);
+  }
+}
+
+// A copy of a done future's value (moved out if T cannot be copied).
+template <typename T>
+Stored<T> CopyValue(const Future<T>& f) {
+  if constexpr (std::is_void_v<T>) {
+    f.result();
+    return Stored<T>();
+  } else if constexpr (std::is_copy_constructible_v<T>) {
+    return f.result();
+  } else {
+    return Future<T>(f).result();
+  }
+}
+}  // namespace internal
+
 // The task running now, or nullopt if the loop is running a plain callback
 // (Python's current_task()). Throws InvalidStateError if no loop runs in this
 // thread.

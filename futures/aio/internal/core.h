@@ -199,6 +199,8 @@ class FutureCallback {
   // completed). Callbacks the future owns delete themselves here.
   virtual void on_future_dropped() noexcept {}
   bool linked() const noexcept { return owner_ != nullptr; }
+  // Unregisters the callback from its future, if it is registered.
+  void unlink() noexcept;
 
  protected:
   ~FutureCallback() = default;
