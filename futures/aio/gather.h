@@ -129,8 +129,8 @@ class GatherState final : public FutureState<R> {
   template <typename F>
   void for_each_child(F&& fn) {
     if constexpr (requires { std::tuple_size<Children>::value; }) {
-      std::apply(
-          [&](auto&... f) { (fn(*FutureAccess::state(f)), ...); }, children_);
+      std::apply([&](auto&... f) { (fn(*FutureAccess::state(f)), ...); },
+                 children_);
     } else {
       for (auto& f : children_) fn(*FutureAccess::state(f));
     }
@@ -165,8 +165,7 @@ class GatherState final : public FutureState<R> {
 
   R collect() {
     if constexpr (requires { std::tuple_size<Children>::value; }) {
-      return std::apply(
-          [](auto&... f) { return R(element(f)...); }, children_);
+      return std::apply([](auto&... f) { return R(element(f)...); }, children_);
     } else {
       R out;
       out.reserve(children_.size());
@@ -193,9 +192,9 @@ class GatherState final : public FutureState<R> {
 
 template <bool kReturnExceptions, typename... A>
 auto GatherVariadic(A&&... aws) {
-  using R = std::conditional_t<
-      kReturnExceptions, std::tuple<Outcome<ValueOf<A>>...>,
-      std::tuple<Stored<ValueOf<A>>...>>;
+  using R =
+      std::conditional_t<kReturnExceptions, std::tuple<Outcome<ValueOf<A>>...>,
+                         std::tuple<Stored<ValueOf<A>>...>>;
   using Children = std::tuple<Future<ValueOf<A>>...>;
   if constexpr (sizeof...(A) == 0) {
     Future<R> done = get_running_loop().create_future<R>();
@@ -230,28 +229,27 @@ auto GatherRange(Range&& range) {
     return done;
   }
   EventLoop& loop = children.front().get_loop();
-  auto* state =
-      new GatherState<R, Children, kReturnExceptions>(&loop, std::move(children));
+  auto* state = new GatherState<R, Children, kReturnExceptions>(
+      &loop, std::move(children));
   Future<R> outer = FutureAccess::adopt<R>(state);
   state->start();
   return outer;
 }
 
 template <typename R>
-concept RangeOfAwaitables =
-    std::ranges::input_range<R> &&
-    FutureOrCoroutine<std::ranges::range_value_t<R>>;
+concept RangeOfAwaitables = std::ranges::input_range<R> &&
+    ValuedAwaitable<std::ranges::range_value_t<R>>;
 
 }  // namespace internal
 
 // gather(aws...): see the top of this file.
 template <typename... A>
-requires(internal::FutureOrCoroutine<A>&&...) auto gather(A&&... aws) {
+requires(internal::ValuedAwaitable<A>&&...) auto gather(A&&... aws) {
   return internal::GatherVariadic<false>(std::forward<A>(aws)...);
 }
 template <typename... A>
-requires(internal::FutureOrCoroutine<A>&&...) auto gather(ReturnExceptions,
-                                                          A&&... aws) {
+requires(internal::ValuedAwaitable<A>&&...) auto gather(ReturnExceptions,
+                                                        A&&... aws) {
   return internal::GatherVariadic<true>(std::forward<A>(aws)...);
 }
 // gather(range): every awaitable of a range (a Coroutine element is moved

@@ -331,6 +331,7 @@ class SleepAwaiter final : public TimerNode, public Waiter {
 // What sleep() returns: the awaiter is built in the awaiting frame.
 struct [[nodiscard]] Sleep {
   using aio_awaitable_tag = void;
+  using value_type = void;
   absl::Duration delay;
   SleepAwaiter operator co_await() const noexcept {
     return SleepAwaiter(delay);
@@ -452,25 +453,32 @@ Future<T> ensure_future(Future<T> future, EventLoop* = nullptr) noexcept {
 }
 
 namespace internal {
-// Coroutine<T>, Future<T> or Task<T>: what the combinators accept.
+// What the combinators accept: an aio awaitable that names its result type
+// (Coroutine<T>, Future<T>, Task<T>, sleep()).
 template <typename A>
-concept FutureOrCoroutine = requires {
+concept ValuedAwaitable = AioAwaitable<std::remove_cvref_t<A>> && requires {
   typename std::remove_cvref_t<A>::value_type;
-} && (std::is_convertible_v<std::remove_cvref_t<A>*,
-                            Future<typename std::remove_cvref_t<A>::value_type>*> ||
-      std::is_same_v<std::remove_cvref_t<A>,
-                     Coroutine<typename std::remove_cvref_t<A>::value_type>>);
+};
 template <typename A>
 using ValueOf = typename std::remove_cvref_t<A>::value_type;
 
-// ensure_future() of an argument, moving a Coroutine out of it.
+template <typename A>
+Coroutine<ValueOf<A>> AwaitInCoroutine(A awaitable) {
+  co_return co_await std::move(awaitable);
+}
+
+// ensure_future() of an argument: a Future or Task as it is; a Coroutine (or
+// another awaitable, wrapped in one) moved into a new task.
 template <typename A>
 Future<ValueOf<A>> AsFuture(A&& a, EventLoop* loop) {
   using D = std::remove_cvref_t<A>;
-  if constexpr (std::is_same_v<D, Coroutine<ValueOf<A>>>) {
+  using T = ValueOf<A>;
+  if constexpr (std::is_convertible_v<D*, Future<T>*>) {
+    return Future<T>(a);
+  } else if constexpr (std::is_same_v<D, Coroutine<T>>) {
     return ensure_future(std::move(a), loop);
   } else {
-    return Future<ValueOf<A>>(a);
+    return ensure_future(AwaitInCoroutine<D>(std::move(a)), loop);
   }
 }
 

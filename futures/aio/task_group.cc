@@ -87,8 +87,8 @@ void TaskGroup::on_task_done(internal::FutureBase& task) noexcept {
   errors_.push_back(task.error());
   if (parent_->future().done()) {
     loop_->call_exception_handler(
-        {"a TaskGroup task failed after its parent task was done",
-         task.error(), task.describe()});
+        {"a TaskGroup task failed after its parent task was done", task.error(),
+         task.describe()});
     return;
   }
   if (!aborting_ && !parent_cancel_requested_) {

@@ -135,7 +135,8 @@ using TaskGroupBody = std::invoke_result_t<F&, TaskGroup&>;
 // Coroutine<R>; task_group() returns R.
 template <typename F>
 requires std::is_invocable_v<F&, TaskGroup&>
-auto task_group(F body) -> Coroutine<internal::ValueOf<internal::TaskGroupBody<F>>> {
+auto task_group(F body)
+    -> Coroutine<internal::ValueOf<internal::TaskGroupBody<F>>> {
   using R = internal::ValueOf<internal::TaskGroupBody<F>>;
   TaskGroup group;
   group.enter();

@@ -22,6 +22,11 @@
 
 namespace concurrent::aio {
 
+Timeout Timeout::after(absl::Duration delay) {
+  if (delay == absl::InfiniteDuration()) return Timeout(std::nullopt);
+  return Timeout(get_running_loop().time() + delay);
+}
+
 void Timeout::enter() {
   if (state_ != State::kCreated) {
     throw InvalidStateError("Timeout has already been entered");
@@ -46,22 +51,26 @@ void Timeout::reschedule(std::optional<absl::Duration> when) {
                             (expired() ? "expired" : "finished") + " Timeout");
   }
   when_ = when;
-  handle_.cancel();
-  handle_ = TimerHandle();
+  cancel_handles();
   if (when.has_value()) {
-    handle_ = task_->loop().call_at(*when, [this] { on_timeout(); });
+    EventLoop& loop = task_->loop();
+    if (*when <= loop.time()) {
+      soon_ = loop.call_soon([this] { on_timeout(); });
+    } else {
+      timer_ = loop.call_at(*when, [this] { on_timeout(); });
+    }
   }
 }
 
 void Timeout::on_timeout() {
   task_->cancel("");
   state_ = State::kExpiring;
-  handle_ = TimerHandle();
+  soon_ = Handle();
+  timer_ = TimerHandle();
 }
 
 void Timeout::exit(const std::exception_ptr& error) {
-  handle_.cancel();
-  handle_ = TimerHandle();
+  cancel_handles();
   if (state_ == State::kExpiring) {
     state_ = State::kExpired;
     if (task_->uncancel() <= cancelling_ && error != nullptr &&

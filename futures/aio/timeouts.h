@@ -68,16 +68,27 @@
 
 namespace concurrent::aio {
 
-// The scope of a timeout (Python's asyncio.Timeout). Created by timeout() and
-// timeout_at(), which pass it to a body that asks for it.
+// The scope of a timeout (Python's asyncio.Timeout). timeout() and
+// timeout_at() make one for their body; to keep it (for expired() and when()
+// after the scope), make it yourself and `co_await scope.run(aw)`, Python's
+// `async with scope: await aw`.
 class Timeout {
  public:
   // `when`: a time of the loop's clock, or nullopt for none.
-  explicit Timeout(std::optional<absl::Duration> when) noexcept
-      : when_(when) {}
+  explicit Timeout(std::optional<absl::Duration> when) noexcept : when_(when) {}
+  // A deadline `delay` from now on the running loop (InfiniteDuration: none;
+  // Python's asyncio.timeout(delay)). Throws InvalidStateError without a
+  // running loop.
+  static Timeout after(absl::Duration delay);
   Timeout(const Timeout&) = delete;
   Timeout& operator=(const Timeout&) = delete;
-  ~Timeout() { handle_.cancel(); }
+  ~Timeout() { cancel_handles(); }
+
+  // Runs `body` under this scope in the calling task: an awaitable
+  // (Coroutine, Future, Task, sleep()) or `fn(Timeout&)` returning one. A
+  // scope is entered once (InvalidStateError: "already been entered").
+  template <typename A>
+  auto run(A body);
 
   // When the scope expires, in the loop's time(); nullopt if never.
   std::optional<absl::Duration> when() const noexcept { return when_; }
@@ -89,33 +100,42 @@ class Timeout {
     return state_ == State::kExpiring || state_ == State::kExpired;
   }
 
-  // For timeout()/timeout_at(): Python's __aenter__ (throws
-  // InvalidStateError outside a running task) and __aexit__ (throws
-  // TimeoutError if this scope's expiry caused `error`, a CancelledError).
+  // Python's __aenter__ (throws InvalidStateError outside a running task, or
+  // if entered before) and __aexit__ (throws TimeoutError if this scope's
+  // expiry caused `error`, a CancelledError). run() calls them.
   void enter();
   void exit(const std::exception_ptr& error);
 
  private:
   enum class State { kCreated, kEntered, kExpiring, kExpired, kExited };
   void on_timeout();
+  void cancel_handles() noexcept {
+    soon_.cancel();
+    soon_ = Handle();
+    timer_.cancel();
+    timer_ = TimerHandle();
+  }
 
   State state_ = State::kCreated;
   std::optional<absl::Duration> when_;
-  TimerHandle handle_;
+  // A deadline already passed is scheduled with call_soon() (Python does the
+  // same: it must run before a task that yields with sleep(0) resumes).
+  Handle soon_;
+  TimerHandle timer_;
   internal::TaskCore* task_ = nullptr;
   int cancelling_ = 0;
 };
 
 namespace internal {
 
-// What the scope awaits: fn(t) for a body function; a Coroutine (moved: it
-// runs once); a Future or Task by reference (its value is copied, as Python
-// shares it), or moved if its value cannot be copied.
+// What a scope awaits: fn(t) for a body function; a Coroutine or other
+// one-shot awaitable (moved); a Future or Task by reference (its value is
+// copied, as Python shares it), or moved if its value cannot be copied.
 template <typename A>
 decltype(auto) AwaitableOf(A& a, Timeout& t) {
   if constexpr (std::is_invocable_v<A&, Timeout&>) {
     return a(t);
-  } else if constexpr (std::is_same_v<A, Coroutine<ValueOf<A>>> ||
+  } else if constexpr (!std::is_convertible_v<A*, Future<ValueOf<A>>*> ||
                        !(std::is_void_v<ValueOf<A>> ||
                          std::is_copy_constructible_v<ValueOf<A>>)) {
     return std::move(a);
@@ -134,15 +154,11 @@ struct TimeoutBodyOf<A> {
   using type = std::invoke_result_t<A&, Timeout&>;
 };
 template <typename A>
-using TimeoutBody = typename TimeoutBodyOf<A>::type;
+using TimeoutValue = ValueOf<typename TimeoutBodyOf<A>::type>;
 
-// `when` is a time of the loop's clock, or (if `relative`) a delay from the
-// moment the scope is entered.
+// `async with scope: await body`.
 template <typename T, typename A>
-Coroutine<T> RunWithTimeout(std::optional<absl::Duration> when, bool relative,
-                            A body) {
-  if (relative && when.has_value()) *when += get_running_loop().time();
-  Timeout scope(when);
+Coroutine<T> RunUnder(Timeout& scope, A body) {
   scope.enter();
   std::exception_ptr error;
   std::optional<Stored<T>> result;
@@ -158,6 +174,20 @@ Coroutine<T> RunWithTimeout(std::optional<absl::Duration> when, bool relative,
   scope.exit(error);
   if (error != nullptr) std::rethrow_exception(error);
   if constexpr (!std::is_void_v<T>) co_return std::move(*result);
+}
+
+// `when` is a time of the loop's clock, or (if `relative`) a delay from the
+// moment the coroutine starts.
+template <typename T, typename A>
+Coroutine<T> RunWithTimeout(std::optional<absl::Duration> when, bool relative,
+                            A body) {
+  if (relative && when.has_value()) *when += get_running_loop().time();
+  Timeout scope(when);
+  if constexpr (std::is_void_v<T>) {
+    co_await RunUnder<T>(scope, std::move(body));
+  } else {
+    co_return co_await RunUnder<T>(scope, std::move(body));
+  }
 }
 
 inline std::optional<absl::Duration> DelayOrNone(absl::Duration delay) {
@@ -203,28 +233,32 @@ Coroutine<ValueOf<A>> WaitForNow(A awaitable) {
 
 }  // namespace internal
 
-// timeout(delay, aw) / timeout(delay, fn): see the top of this file. `aw` is
-// a Coroutine, Future or Task; `fn(Timeout&)` returns one.
 template <typename A>
-auto timeout(absl::Duration delay, A body)
-    -> Coroutine<internal::ValueOf<internal::TimeoutBody<A>>> {
-  using T = internal::ValueOf<internal::TimeoutBody<A>>;
-  return internal::RunWithTimeout<T>(internal::DelayOrNone(delay),
-                                     /*relative=*/true, std::move(body));
+auto Timeout::run(A body) {
+  return internal::RunUnder<internal::TimeoutValue<A>>(*this, std::move(body));
 }
 
-// timeout_at(when, ...): as timeout(), with a deadline of the loop's clock.
+// timeout(delay, aw) / timeout(delay, fn): see the top of this file. `aw` is
+// a Coroutine, Future, Task or sleep(); `fn(Timeout&)` returns one.
+template <typename A>
+auto timeout(absl::Duration delay, A body)
+    -> Coroutine<internal::TimeoutValue<A>> {
+  return internal::RunWithTimeout<internal::TimeoutValue<A>>(
+      internal::DelayOrNone(delay), /*relative=*/true, std::move(body));
+}
+
+// timeout_at(when, ...): as timeout(), with a deadline of the loop's clock
+// (nullopt: none).
 template <typename A>
 auto timeout_at(std::optional<absl::Duration> when, A body)
-    -> Coroutine<internal::ValueOf<internal::TimeoutBody<A>>> {
-  using T = internal::ValueOf<internal::TimeoutBody<A>>;
-  return internal::RunWithTimeout<T>(when, /*relative=*/false,
-                                     std::move(body));
+    -> Coroutine<internal::TimeoutValue<A>> {
+  return internal::RunWithTimeout<internal::TimeoutValue<A>>(
+      when, /*relative=*/false, std::move(body));
 }
 
 // wait_for(aw, timeout): see the top of this file.
 template <typename A>
-requires internal::FutureOrCoroutine<A>
+requires internal::ValuedAwaitable<A>
 auto wait_for(A awaitable, absl::Duration timeout)
     -> Coroutine<internal::ValueOf<A>> {
   using T = internal::ValueOf<A>;

@@ -88,11 +88,9 @@ struct CancelTimerOnExit {
 };
 
 template <typename R>
-concept RangeOfFutures =
-    std::ranges::input_range<R> &&
-    std::is_convertible_v<
-        std::ranges::range_value_t<R>*,
-        Future<typename std::ranges::range_value_t<R>::value_type>*>;
+concept RangeOfFutures = std::ranges::input_range<R> &&
+                         std::is_convertible_v < std::ranges::range_value_t<R>
+*, Future<typename std::ranges::range_value_t<R>::value_type>* > ;
 
 // The distinct futures of a range, in order; checks they share a loop.
 template <typename T, typename Range>
@@ -249,10 +247,9 @@ AsCompleted<T> MakeAsCompleted(Range&& fs, absl::Duration timeout) {
   s->remaining = s->todo.size();
   State* raw = s.get();
   for (std::size_t i = 0; i < s->todo.size(); ++i) {
-    s->watches.add(*internal::FutureAccess::state(s->todo[i]),
-                   [raw, i](internal::FutureBase&) noexcept {
-                     raw->on_completion(i);
-                   });
+    s->watches.add(
+        *internal::FutureAccess::state(s->todo[i]),
+        [raw, i](internal::FutureBase&) noexcept { raw->on_completion(i); });
   }
   if (!s->todo.empty() && timeout != absl::InfiniteDuration()) {
     s->timeout = s->todo.front().get_loop().call_later(
@@ -274,8 +271,8 @@ auto as_completed(Range&& fs,
 // shield(aw): see the top of this file. A Coroutine is wrapped in a task
 // first; a future that is already done is returned as it is.
 template <typename A>
-requires internal::FutureOrCoroutine<A>
-Future<internal::ValueOf<A>> shield(A&& awaitable) {
+requires internal::ValuedAwaitable<A> Future<internal::ValueOf<A>> shield(
+    A&& awaitable) {
   using T = internal::ValueOf<A>;
   Future<T> inner = internal::AsFuture(std::forward<A>(awaitable), nullptr);
   if (inner.done()) return inner;
