@@ -71,7 +71,7 @@ namespace internal {
 // _copy_future_state). Does nothing if `dest` was cancelled meanwhile.
 template <typename T>
 void CopyConcurrentState(const ::concurrent::Future<T>& source,
-                         const Future<T>& dest) {
+                         Future<T> dest) {
   if (dest.done()) return;
   if (source.cancelled()) {
     dest.cancel();

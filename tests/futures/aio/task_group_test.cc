@@ -249,7 +249,8 @@ TEST_F(TaskGroupTest, TaskGroup07CancelWhileBodyWaits) {
 
 Coroutine<void> CrashingChildrenRunner() {
   auto body = [](TaskGroup& g) -> Coroutine<void> {
-    for (int i = 0; i < 5; ++i) g.create_task(Crash(20));
+    // They would crash, but the cancellation comes first.
+    for (int i = 0; i < 5; ++i) g.create_task(Crash(10'000));
     co_await sleep(absl::Seconds(10));
   };
   co_await task_group(body);
@@ -274,8 +275,8 @@ TEST_F(TaskGroupTest, CancellationInBody) {
 
 Coroutine<void> TaskGroup09(Task<int>* t1, Task<int>* t2, bool raise_now) {
   auto body = [&](TaskGroup& g) -> Coroutine<void> {
-    *t1 = g.create_task(SleepThen(1'000, 42));
-    *t2 = g.create_task(SleepThen(2'000, 11));
+    *t1 = g.create_task(SleepThen(10'000, 42));
+    *t2 = g.create_task(SleepThen(20'000, 11));
     if (!raise_now) co_await sleep(Ms(10));
     throw std::domain_error("1 / 0");
   };
@@ -299,7 +300,7 @@ TEST_F(TaskGroupTest, TaskGroup09And10ErrorInBody) {
 
 Coroutine<void> NestedGroupsRunner() {
   auto inner_body = [](TaskGroup& g2) -> Coroutine<void> {
-    for (int i = 0; i < 5; ++i) g2.create_task(Crash(20));
+    for (int i = 0; i < 5; ++i) g2.create_task(Crash(10'000));
     co_await sleep(absl::Seconds(10));
   };
   auto outer_body = [&inner_body](TaskGroup&) -> Coroutine<void> {
