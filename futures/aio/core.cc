@@ -451,14 +451,14 @@ SleepAwaiter::~SleepAwaiter() {
 
 void SleepAwaiter::suspend(TaskCore* task, std::coroutine_handle<> h) {
   task_ = task;
-  if (delay_ <= absl::ZeroDuration()) {
+  if (delay_ns_ <= 0) {
     // asyncio.sleep(0): a bare yield; the task goes to the back of the queue.
     task->suspend_on(h, nullptr);
     task->schedule();
     return;
   }
   EventLoop& loop = task->loop();
-  loop.add_timer(this, loop.time() + delay_);
+  loop.add_timer(this, loop.time() + absl::Nanoseconds(delay_ns_));
   task->suspend_on(h, this);
 }
 
@@ -467,17 +467,15 @@ void SleepAwaiter::on_timer() noexcept { task_->schedule(); }
 bool SleepAwaiter::cancel_wait(std::string_view msg) {
   if (!scheduled()) return false;
   task_->loop().remove_timer(this);
-  cancelled_ = true;
-  message_.assign(msg);
+  cancelled_ = MakeCancelledError(msg, task_->name());
   task_->schedule();
   return true;
 }
 
 void SleepAwaiter::await_resume() {
-  if (cancelled_) {
+  if (cancelled_ != nullptr) {
     task_->clear_cancel_request();
-    if (!message_.empty()) throw CancelledError(message_);
-    throw CancelledError(absl::StrCat(task_->name(), " was cancelled"));
+    std::rethrow_exception(cancelled_);
   }
   task_->throw_if_cancel_requested();
 }

@@ -248,17 +248,15 @@ bool IoAwaiter::cancel_wait(std::string_view msg) {
   if (!armed_) return false;
   armed_ = false;
   slots_->disarm(dir_, this);
-  cancelled_ = true;
-  message_.assign(msg);
+  cancelled_ = MakeCancelledError(msg, task_->name());
   task_->schedule();
   return true;
 }
 
 void IoAwaiter::await_resume() {
-  if (cancelled_) {
+  if (cancelled_ != nullptr) {
     task_->clear_cancel_request();
-    if (!message_.empty()) throw CancelledError(message_);
-    throw CancelledError(absl::StrCat(task_->name(), " was cancelled"));
+    std::rethrow_exception(cancelled_);
   }
   task_->throw_if_cancel_requested();
 }

@@ -304,7 +304,8 @@ class TaskState final : public FutureState<T>, public TaskCore {
 // co_await aio::sleep(delay): a timer in the coroutine frame wakes the task.
 class SleepAwaiter final : public TimerNode, public Waiter {
  public:
-  explicit SleepAwaiter(absl::Duration delay) noexcept : delay_(delay) {}
+  explicit SleepAwaiter(absl::Duration delay) noexcept
+      : delay_ns_(absl::ToInt64Nanoseconds(delay)) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter();
@@ -322,10 +323,9 @@ class SleepAwaiter final : public TimerNode, public Waiter {
  private:
   void suspend(TaskCore* task, std::coroutine_handle<> h);
 
-  absl::Duration delay_;
+  std::int64_t delay_ns_;
   TaskCore* task_ = nullptr;
-  bool cancelled_ = false;
-  std::string message_;
+  std::exception_ptr cancelled_;  // set by cancel_wait()
 };
 
 // What sleep() returns: the awaiter is built in the awaiting frame.

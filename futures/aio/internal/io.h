@@ -19,7 +19,7 @@
 
 #include <coroutine>
 #include <cstdint>
-#include <string>
+#include <exception>
 #include <string_view>
 
 #include "futures/aio/internal/core.h"
@@ -103,8 +103,7 @@ class IoAwaiter final : public Waiter {
   IoDirection dir_;
   TaskCore* task_ = nullptr;
   bool armed_ = false;
-  bool cancelled_ = false;
-  std::string message_;
+  std::exception_ptr cancelled_;  // set by cancel_wait()
 };
 
 // co_await IoWait{slots, dir}: the awaiter is built in the awaiting frame.
