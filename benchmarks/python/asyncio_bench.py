@@ -226,16 +226,19 @@ def ours_medians(path):
         name = "/".join(name[:2])
         t = b["real_time"] * scale[b.get("time_unit", "ns")]
         if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                medians[name] = t
-            continue
-        samples[name].append(t)
+            if b.get("aggregate_name") != "median":
+                continue
+            medians[name] = t
+        else:
+            samples[name].append(t)
         for c in ("bytes_per_task", "rss_MiB"):
             if c in b:
                 counters[name][c].append(b[c])
     out = {}
-    for name, v in samples.items():
-        out[name] = {"ns": medians.get(name, statistics.median(v))}
+    for name in set(samples) | set(medians):
+        ns = medians.get(name)
+        out[name] = {"ns": ns if ns is not None
+                     else statistics.median(samples[name])}
         for c, vals in counters[name].items():
             out[name][c] = statistics.median(vals)
     return out
@@ -315,18 +318,27 @@ def main():
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--save", help="write CPython's medians here (JSON)")
+    ap.add_argument("--load", help="print with CPython's medians from a "
+                    "--save file instead of measuring again")
     ap.add_argument("--child-sleep100k", action="store_true",
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_sleep100k:
         sleep100k_child()
         return
-    py = measure(args.repetitions, args.quick)
+    if args.load:
+        with open(args.load) as f:
+            py = json.load(f)
+    else:
+        py = measure(args.repetitions, args.quick)
     if args.save:
         with open(args.save, "w") as f:
             json.dump(py, f, indent=1)
-    print("CPython %s, medians of %d repetitions" % (
-        sys.version.split()[0], args.repetitions))
+    if args.load:
+        print("CPython results loaded from %s" % args.load)
+    else:
+        print("CPython %s, medians of %d repetitions" % (
+            sys.version.split()[0], args.repetitions))
     if args.ours:
         print(report(ours_medians(args.ours), py))
     else:

@@ -30,6 +30,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -163,17 +164,12 @@ bool FutureBase::cancel(std::string_view msg) {
   return true;
 }
 
-void FutureBase::check_result() const {
-  switch (state_) {
-    case State::kCancelled:
-      std::rethrow_exception(error_);
-    case State::kPending:
-      throw InvalidStateError(
-          absl::StrCat("Result is not ready: ", describe()));
-    case State::kFinished:
-      if (error_ != nullptr) std::rethrow_exception(error_);
-      return;
+void FutureBase::throw_result() const {
+  if (state_ == State::kPending) {
+    throw InvalidStateError(absl::StrCat("Result is not ready: ", describe()));
   }
+  // Cancelled (its CancelledError) or failed (its exception).
+  std::rethrow_exception(error_);
 }
 
 std::exception_ptr FutureBase::checked_exception() const {
@@ -267,6 +263,37 @@ void FutureBase::schedule_callbacks() noexcept {
     cb->prev_ = cb->next_ = nullptr;
     cb->on_future_done(*this);
     cb = next;
+  }
+}
+
+// --- FutureWait ---
+
+FutureWait::FutureWait(FutureBase* future, TaskCore* task)
+    : future_(future), task_(task) {
+  if (&task->loop() != &future->loop()) {
+    throw std::invalid_argument(
+        "a task awaited a future attached to a different loop");
+  }
+  future->ref();
+  future->add_callback(this);
+}
+
+FutureWait::~FutureWait() {
+  future_->remove_callback(this);  // a frame destroyed while waiting
+  future_->unref();
+}
+
+void FutureWait::on_future_done(FutureBase&) noexcept { task_->schedule(); }
+
+bool FutureWait::cancel_wait(std::string_view msg) {
+  return future_->cancel(msg);
+}
+
+void FutureWait::resumed() {
+  if (future_->cancelled()) {
+    task_->clear_cancel_request();
+  } else {
+    task_->throw_if_cancel_requested();
   }
 }
 

@@ -132,11 +132,6 @@ void ThrowNestedRun() {
       "aio::run() cannot be called from a running event loop");
 }
 
-void ThrowOtherLoop() {
-  throw std::invalid_argument(
-      "a task awaited a future attached to a different loop");
-}
-
 void ShutdownForRun(EventLoop& loop) noexcept {
   // Python's _cancel_all_tasks(): cancel, let them finish, report errors.
   std::vector<AnyTask> tasks = loop.all_tasks();

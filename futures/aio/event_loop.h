@@ -106,11 +106,11 @@ class AnyTask;
 struct ExceptionContext {
   // What happened: "Exception in callback", "Task was destroyed but it is
   // pending!", ...
-  std::string message;
+  std::string message = {};
   // The exception, if there is one.
-  std::exception_ptr exception;
+  std::exception_ptr exception = {};
   // The task or future concerned, if any ("<Task pending name='Task-3'>").
-  std::string future;
+  std::string future = {};
 };
 
 using ExceptionHandler = absl::AnyInvocable<void(const ExceptionContext&)>;

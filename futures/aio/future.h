@@ -79,8 +79,6 @@ using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 // Throws InvalidStateError naming what was moved out.
 [[noreturn]] void ThrowTaken(const FutureBase& state);
 [[noreturn]] void ThrowInvalidHandle();
-// A task awaited a future of another loop.
-[[noreturn]] void ThrowOtherLoop();
 
 template <typename T>
 class FutureState : public FutureBase {
@@ -165,40 +163,30 @@ class DoneCallback final : public DoneCallbackBase {
 std::uint64_t NextCallbackId() noexcept;
 
 // co_await of a Future<T> (kMove: of an rvalue handle, which moves the value
-// out). Python's Future.__await__ plus the task's wake-up.
+// out). Python's Future.__await__ plus the task's wake-up. The common case, a
+// future already done, touches only `state_`: the registration (FutureWait)
+// is built in the frame only when the task suspends.
 template <typename T, bool kMove>
-class FutureAwaiter final : public FutureCallback, public Waiter {
+class FutureAwaiter {
  public:
   explicit FutureAwaiter(FutureState<T>* state) noexcept : state_(state) {}
   FutureAwaiter(const FutureAwaiter&) = delete;
   FutureAwaiter& operator=(const FutureAwaiter&) = delete;
-  ~FutureAwaiter() {
-    if (task_ != nullptr) {
-      state_->remove_callback(this);  // a frame destroyed while waiting
-      state_->unref();
-    }
-  }
 
   bool await_ready() const noexcept { return state_->done(); }
   template <typename P>
   void await_suspend(std::coroutine_handle<P> h) {
     TaskCore* task = h.promise().task();
-    if (&task->loop() != &state_->loop()) ThrowOtherLoop();
-    state_->ref();
-    task_ = task;
-    state_->add_callback(this);
-    task->suspend_on(h, this);
+    wait_.emplace(state_, task);
+    task->suspend_on(h, &*wait_);
   }
   decltype(auto) await_resume() {
-    if (task_ != nullptr) {
-      if (state_->cancelled()) {
-        task_->clear_cancel_request();
-      } else {
-        task_->throw_if_cancel_requested();
-      }
+    if (wait_.has_value()) [[unlikely]]
+      wait_->resumed();
+    if (!state_->has_value()) [[unlikely]] {
+      state_->mark_retrieved();
+      state_->throw_result();
     }
-    state_->mark_retrieved();
-    state_->check_result();
     if constexpr (std::is_void_v<T>) {
       return;
     } else if constexpr (kMove) {
@@ -208,14 +196,9 @@ class FutureAwaiter final : public FutureCallback, public Waiter {
     }
   }
 
-  void on_future_done(FutureBase&) noexcept override { task_->schedule(); }
-  bool cancel_wait(std::string_view msg) override {
-    return state_->cancel(msg);
-  }
-
  private:
   FutureState<T>* state_;
-  TaskCore* task_ = nullptr;
+  std::optional<FutureWait> wait_;
 };
 
 struct FutureAccess;

@@ -181,7 +181,7 @@ Coroutine<Connection> open_connection(std::string host, std::uint16_t port,
 struct ServerOptions {
   int backlog = 100;
   bool reuse_address = true;
-  StreamOptions stream;
+  StreamOptions stream = {};
 };
 
 // A listening server (Python's asyncio.Server). A handle: copies share it.

@@ -243,7 +243,15 @@ class FutureBase {
 
   // For result(): throws CancelledError if cancelled, InvalidStateError if
   // pending, the stored exception if it failed; returns if it has a value.
-  void check_result() const;
+  void check_result() const {
+    if (!has_value()) throw_result();
+  }
+  // Finished with a value (not cancelled, not failed).
+  bool has_value() const noexcept {
+    return state_ == State::kFinished && error_ == nullptr;
+  }
+  // Requires !has_value(): throws what check_result() throws.
+  [[noreturn]] void throw_result() const;
   // For exception(): the exception or null; throws as check_result() does
   // for cancelled and pending futures.
   std::exception_ptr checked_exception() const;
@@ -287,7 +295,9 @@ class FutureBase {
   }
 
   // Marks the exception as retrieved (Python's `__log_traceback = False`).
-  void mark_retrieved() noexcept { log_traceback_ = false; }
+  void mark_retrieved() noexcept {
+    if (log_traceback_) log_traceback_ = false;
+  }
   bool exception_unretrieved() const noexcept { return log_traceback_; }
 
   // "<Future pending>", "<Task finished name='Task-3'>": how messages name
@@ -311,6 +321,28 @@ class FutureBase {
   std::exception_ptr error_;
   FutureCallback* head_ = nullptr;
   FutureCallback* tail_ = nullptr;
+};
+
+// A task suspended on a future (co_await fut): registered on the future,
+// it wakes the task when the future completes, and Task.cancel() cancels the
+// future through it. Lives in the awaiting coroutine's frame.
+class FutureWait final : public FutureCallback, public Waiter {
+ public:
+  // Registers on `future` (pending) for `task`. Throws std::invalid_argument
+  // if they belong to different loops.
+  FutureWait(FutureBase* future, TaskCore* task);
+  ~FutureWait();
+
+  void on_future_done(FutureBase& future) noexcept override;
+  bool cancel_wait(std::string_view msg) override;
+  // The task resumed: throws its pending cancellation, unless the future
+  // was cancelled (its own CancelledError is thrown instead, and consumes
+  // the request, as Python's __step does).
+  void resumed();
+
+ private:
+  FutureBase* future_;
+  TaskCore* task_;
 };
 
 // Holds one reference to a FutureBase (or a class derived from it).
