@@ -448,6 +448,7 @@ void RunContinuation(SharedState<U>& target, F& fn,
   using R = ContinuationResult<T, F>;
   constexpr ContinuationArg arg = ContinuationArgOf<T, F>();
   if (!target.try_set_running()) return;  // the result was cancelled
+  const RunningScope running(target);     // waiting on it here: deadlock
   try {
     if constexpr (arg != ContinuationArg::kFuture) {
       if (source.status() == kCancelled) source.throw_cancelled();

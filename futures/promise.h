@@ -85,7 +85,7 @@ class Promise {
   // woken by cancel()). Returns true after moving a pending future to
   // running; from then on cancel() returns false. Throws InvalidStateError if
   // the future is already running or finished.
-  bool set_running_or_notify_cancel() {
+  [[nodiscard]] bool set_running_or_notify_cancel() {
     return checked().set_running_or_notify_cancel();
   }
 

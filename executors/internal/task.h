@@ -52,6 +52,8 @@ class TaskState final : public SharedState<R>, public TaskNode {
   }
 
   void run_claimed() noexcept override {
+    // This thread runs the task: waiting on its own future would deadlock.
+    const RunningScope running(*this);
     try {
       if constexpr (std::is_void_v<R>) {
         std::apply(Invoke{}, std::move(*call_));
