@@ -309,6 +309,21 @@ class Executor {
     return results;
   }
 
+  // then(executor, fn) (futures/future.h) finds this by argument-dependent
+  // lookup: the continuation becomes one task of this executor.
+  template <typename U, typename T, typename F>
+  friend Future<U> ScheduleContinuation(Executor& executor,
+                                        std::type_identity<U>,
+                                        internal::SharedState<T>& source,
+                                        F&& fn) {
+    auto* task = new internal::ContinuationTask<U, T, std::decay_t<F>>(
+        executor, std::forward<F>(fn));
+    Future<U> result = internal::FutureAccess::adopt<U>(task);
+    task->ref();                // the source's listener list
+    source.add_listener(task);  // executes it at once if `source` is done
+    return result;
+  }
+
   // Python's Executor.shutdown(). Afterwards, submit() throws
   // ExecutorShutdownError. Tasks already accepted still run, unless
   // `cancel_futures` is true: then every task not yet started is cancelled
@@ -329,7 +344,15 @@ class Executor {
   // Throws ExecutorShutdownError or BrokenExecutor (or a child) to refuse
   // the task; it must then not have touched it (the caller drops it).
   virtual void execute(TaskNode* task) = 0;
+
+ private:
+  friend struct internal::ExecutorAccess;
 };
+
+inline void internal::ExecutorAccess::execute(Executor& executor,
+                                              TaskNode* task) {
+  executor.execute(task);
+}
 
 template <typename Fn, typename V>
 bool MapResults<Fn, V>::Impl::submit_chunk() {

@@ -34,10 +34,6 @@
 // (or assigned over) without completing its future completes it with
 // BrokenPromise, so waiters get a clear error instead of waiting forever.
 
-// Included before the guard: future.h includes this header in its middle, and
-// either order of inclusion must see Future<T> defined before Promise<T>.
-#include "futures/future.h"
-
 #ifndef CONCURRENT_FUTURES_PROMISE_H_
 #define CONCURRENT_FUTURES_PROMISE_H_
 
@@ -45,6 +41,7 @@
 #include <utility>
 
 #include "futures/errors.h"
+#include "futures/future.h"
 #include "futures/internal/shared_state.h"
 
 namespace concurrent {

@@ -18,6 +18,7 @@
 #include "executors/executor.h"
 #include "futures/errors.h"
 #include "futures/future.h"
+#include "futures/promise.h"
 #include "gtest/gtest.h"
 #include "tests/executors/executor_test_support.h"
 
@@ -252,6 +253,60 @@ TYPED_TEST(ExecutorContractTest, ThenOnAShutDownExecutorFailsTheResult) {
   this->executor().shutdown(/*wait=*/true);
   Future<int> g = f.then(this->executor(), [](int v) { return v + 1; });
   EXPECT_THROW(g.result(), ExecutorShutdownError);
+}
+
+// Issue 9: a then(executor, fn) continuation that shutdown(cancel_futures)
+// cancels fails with CancelledError, as any cancelled task does (it was
+// BrokenPromise: the continuation's promise died with its task).
+TYPED_TEST(ExecutorContractTest, ContinuationCancelledByShutdownIsCancelled) {
+  if (!TestFixture::Traits::kCanHold) {
+    GTEST_SKIP() << "this executor runs tasks inside submit()";
+  }
+  bool ran = false;
+  Future<int> g;
+  {
+    typename TestFixture::Traits::Hold hold(this->executor());
+    Future<int> f = this->executor().submit([] { return 1; });
+    g = f.then(this->executor(), [&ran](int v) {
+      ran = true;
+      return v + 1;
+    });
+    this->executor().shutdown(/*wait=*/false, /*cancel_futures=*/true);
+    hold.release();
+  }
+  this->executor().shutdown(/*wait=*/true);
+  EXPECT_THROW(g.result(), CancelledError);
+  EXPECT_FALSE(ran);
+}
+
+TYPED_TEST(ExecutorContractTest, ContinuationQueuedThenCancelledIsCancelled) {
+  if (!TestFixture::Traits::kCanHold) {
+    GTEST_SKIP() << "this executor runs tasks inside submit()";
+  }
+  Promise<int> p;
+  Future<int> g =
+      p.get_future().then(this->executor(), [](int v) { return v + 1; });
+  {
+    typename TestFixture::Traits::Hold hold(this->executor());
+    p.set_result(1);  // queues the continuation behind the hold
+    this->executor().shutdown(/*wait=*/false, /*cancel_futures=*/true);
+    hold.release();
+  }
+  this->executor().shutdown(/*wait=*/true);
+  EXPECT_THROW(g.result(), CancelledError);
+}
+
+TYPED_TEST(ExecutorContractTest, ContinuationsChainOnTheExecutor) {
+  typename TestFixture::Traits::DriveOnWait drive(this->executor());
+  Future<std::string> g =
+      this->executor()
+          .submit([] { return 6; })
+          .then(this->executor(), [](int v) { return v * 7; })
+          .then(this->executor(), [](const Future<int>& f) {
+            return std::to_string(f.result());
+          });
+  this->drive();
+  EXPECT_EQ(g.result(), "42");
 }
 
 TYPED_TEST(ExecutorContractTest, MapYieldsResultsInInputOrder) {
