@@ -7,6 +7,7 @@
 #include "executors/thread_pool_executor.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -45,11 +46,29 @@ void AwaitAllIdle(const ThreadPoolExecutor& pool) {
   }
 }
 
+// CPython 3.13: min(32, os.process_cpu_count() + 4), where process_cpu_count()
+// is the size of the affinity mask.
 TEST(ThreadPoolExecutorTest, DefaultMaxWorkersIsPythons) {
+  cpu_set_t mask;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(mask), &mask), 0);
   ThreadPoolExecutor pool;
-  const int expected =
-      std::min(32, static_cast<int>(std::thread::hardware_concurrency()) + 4);
-  EXPECT_EQ(pool.max_workers(), expected);
+  EXPECT_EQ(pool.max_workers(), std::min(32, CPU_COUNT(&mask) + 4));
+}
+
+// Issue 9: under `taskset -c 0` CPython gives 5; we gave
+// hardware_concurrency() + 4.
+TEST(ThreadPoolExecutorTest, DefaultMaxWorkersCountsTheAffinityMask) {
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  int first = 0;
+  while (!CPU_ISSET(first, &saved)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);  // this thread only
+  const int max_workers = ThreadPoolExecutor().max_workers();
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  EXPECT_EQ(max_workers, 5);
 }
 
 TEST(ThreadPoolExecutorTest, NonPositiveMaxWorkersIsRejected) {
