@@ -36,9 +36,21 @@
 // longer run tasks. What a task throws is stored in its future and rethrown
 // by `result()`; it never escapes into the executor.
 //
+// Memory ordering: everything the thread that calls `submit()` (or `map()`)
+// did before the call happens before the task runs. Everything the task did
+// happens before its future is seen done (a `result()` that returns, its done
+// callbacks: futures/future.h). A `shutdown(wait = true)` that returns
+// happens after every accepted task finished or was cancelled.
+//
 // Lifetime: concrete executors call `shutdown(wait = true)` in their
-// destructor (Python's `with` block), so every accepted task has finished
-// (or was cancelled) when the executor is gone.
+// destructor (Python's `with` block). For the thread pool, every accepted
+// task has then finished (or was cancelled) when the executor is gone. The
+// test executors run tasks in their callers' threads, and their destructors
+// do not wait for those: InlineExecutor's tasks run inside other threads'
+// submit() calls, and a task that another thread took with
+// ManualExecutor::run_one() may still be running. A done callback run by
+// `shutdown(cancel_futures = true)` may destroy the executor: shutdown then
+// still returns normally.
 //
 // Implementing an executor: derive from Executor and override `execute()`
 // (run or queue one task) and `shutdown()`; the destructor must call

@@ -37,11 +37,30 @@
 // single handle object is like an int: assigning to it while another thread
 // reads it is a race; copy the handle instead.)
 //
+// Memory ordering: completing a future (the producer's set_result() or
+// set_exception(), or cancel()) synchronizes with every call that observes it
+// done. Everything the task did before it completed its future happens before
+//   * a done(), running(), cancelled() that returns the new status,
+//   * a result() or exception() that returns (or throws the task's
+//     exception), and a wait()/as_completed() that reports the future done,
+//   * the done callbacks and then() continuations of the future (which run
+//     in the completing thread, or in the thread that adds them to a done
+//     future, or on the executor given to then()).
+// What a callback or continuation did happens before a move of the value out
+// (`std::move(f).result()` waits for the callbacks), not before result().
+//
 // Errors (all derive from `concurrent::Error`, see futures/errors.h):
 //   * `result()` rethrows the task's own exception object;
 //   * `CancelledError` from `result()`/`exception()` of a cancelled future;
 //   * `TimeoutError` when a timeout passes before the future is done;
-//   * `InvalidStateError` for an invalid handle, or a result moved out.
+//   * `InvalidStateError` for an invalid handle, or a result moved out;
+//   * `DeadlockError` from a wait without a timeout on the future of the task
+//     that the calling thread is itself running (it would never end).
+//
+// Timeouts are `absl::Duration`s measured on the monotonic clock; a wait that
+// is about to sleep tells the thread's blocking observer, through which a
+// thread pool may run the awaited task inline (executors/) and hold_gil()
+// releases the GIL (gil/).
 //
 // Callbacks run exactly once, in the thread that completes (or cancels) the
 // future, in the order they were added, outside any lock of the future: they

@@ -29,6 +29,12 @@
 // call its methods from two threads at once. They may race freely with any
 // method of its futures (cancel(), result(), add_done_callback()...).
 //
+// Memory ordering: set_result() and set_exception() release: everything this
+// thread did before them (building the value included) happens before any
+// call that observes the future done (see futures/future.h). A true return of
+// set_running_or_notify_cancel() happens after every earlier cancel() attempt
+// failed; a false one after the cancel() that won.
+//
 // Errors: completing a finished or cancelled future throws InvalidStateError
 // (so a worker that lost a race with cancel() finds out). A Promise destroyed
 // (or assigned over) without completing its future completes it with
