@@ -20,12 +20,13 @@
 // sets kWaiters with fetch_or and, if the status it got back is not terminal,
 // sleeps on the word itself with a futex (FUTEX_WAIT on the value it saw, so a
 // completion in between makes the call return at once). A listener is
-// appended to an intrusive list under the state's mutex after a CAS that sets
+// appended to an intrusive list under the state's lock (a one-byte spin lock:
+// see spin_lock.h) after a CAS that sets
 // kListeners on a word that is not terminal (on a terminal word the listener
 // runs at once, and the flag stays clear). The completer moves the word to a
 // terminal status with a CAS that also clears kWaiters; if the word it
 // replaced had kWaiters, it wakes all sleepers (one futex call); if it had
-// kListeners, it takes the mutex, detaches the list and runs the listeners in
+// kListeners, it takes the lock, detaches the list and runs the listeners in
 // the order they were added, outside the lock, and then sets kListenersRun.
 // Because the flag updates and the CAS act on the same word, either the
 // completer sees the flag, or the waiter (listener) sees the terminal status:
@@ -78,7 +79,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "futures/errors.h"
 #include "futures/internal/blocking_observer.h"
@@ -291,7 +291,7 @@ void StateBase::notify_done(std::uint32_t old_word) {
   if ((old_word & kListeners) == 0) return;
   Listener* list;
   {
-    absl::MutexLock lock(&mu_);
+    SpinLockHolder lock(&mu_);
     list = head_;
     head_ = tail_ = nullptr;
     listeners_taken_ = true;
@@ -381,7 +381,7 @@ void StateBase::wait_for_result(absl::Duration timeout) const {
 
 bool StateBase::add_listener(Listener* listener) {
   {
-    absl::MutexLock lock(&mu_);
+    SpinLockHolder lock(&mu_);
     // Set kListeners only on a state that is not done: the completer then
     // sees it and runs the list (and sets kListenersRun). On a done state
     // the listener runs here, and the flag stays clear.
@@ -408,7 +408,7 @@ bool StateBase::add_listener(Listener* listener) {
 }
 
 bool StateBase::remove_listener(Listener* listener) {
-  absl::MutexLock lock(&mu_);
+  SpinLockHolder lock(&mu_);
   if (listeners_taken_) return false;
   if (listener->prev_ != nullptr) {
     listener->prev_->next_ = listener->next_;

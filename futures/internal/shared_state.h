@@ -21,10 +21,10 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "futures/internal/blocking_observer.h"
 #include "futures/internal/futex.h"
+#include "futures/internal/spin_lock.h"
 
 namespace concurrent {
 
@@ -190,7 +190,7 @@ class StateBase {
 
   mutable std::atomic<std::uint32_t> word_{kPending};
   mutable std::atomic<std::uint32_t> refs_{1};
-  mutable absl::Mutex mu_;  // guards the listener list only
+  mutable SpinLock mu_;  // guards the listener list only
   Listener* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   Listener* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool listeners_taken_ ABSL_GUARDED_BY(mu_) = false;
