@@ -372,7 +372,10 @@ void Worker::before_blocking(const BlockingWait& wait) {
     return;
   }
   if (inline_depth >= kMaxInlineDepth) {
-    pool->run_inline_on_fresh_stack(node, name);
+    // (A cheap look first: no thread for a task that is already taken.)
+    if (awaited->status() == kPending) {
+      pool->run_inline_on_fresh_stack(node, name);
+    }
     return;
   }
   if (!node->try_claim()) return;  // started elsewhere, or cancelled
