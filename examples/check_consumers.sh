@@ -89,8 +89,23 @@ expect_in_file() {
 $block"
 }
 
+# The packages README's apt-get line names must be in ./bazelw's list (the one
+# place that says which Debian packages the build uses): a subset, for a
+# consumer of futures/ and executors/. (That the subset is enough was checked
+# once on a fresh Debian 12 root: ../shared/tools/fresh-debian-check.)
+expect_packages_in_bazelw() {
+  local line pkg known
+  line=$(grep -o -m1 'apt-get install [a-z0-9 .+-]*' "$readme") ||
+    fail "README.md: no 'apt-get install' line for consumers"
+  known=$(awk '/^packages=\(/ { on = 1; next } on && /^\)/ { exit } on { print $1 }' "$bazelw")
+  for pkg in ${line#apt-get install }; do
+    grep -qx -- "$pkg" <<<"$known" || fail "README.md installs $pkg, which ./bazelw's list does not name"
+  done
+}
+
 check_depend() {
   local section="Depending on one target from another repository"
+  expect_packages_in_bazelw
   expect_in_file "$section" "# WORKSPACE" "$consumer/WORKSPACE" "../.."
   expect_in_file "$section" "# .bazelrc" "$consumer/.bazelrc" "../.."
   expect_in_file "$section" "# BUILD.bazel" "$consumer/BUILD.bazel" "../.."
