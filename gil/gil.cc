@@ -141,13 +141,19 @@ int bucket_of(int64_t ns) {
   return std::min(b, GilHistogram::kBuckets - 1);
 }
 
-void validate_interval(absl::Duration interval) {
+// The switch interval in effect, in microseconds: CPython's
+// sys.setswitchinterval() keeps whole microseconds (it truncates) and
+// take_gil() waits at least 1 us. Throws unless `interval` is positive and
+// finite.
+int64_t interval_us(absl::Duration interval) {
   if (interval <= absl::ZeroDuration() ||
       interval == absl::InfiniteDuration()) {
     throw std::invalid_argument(
         absl::StrCat("Gil: switch interval must be positive and finite, got ",
                      absl::FormatDuration(interval)));
   }
+  // ToInt64Microseconds truncates and saturates at INT64_MAX.
+  return std::max<int64_t>(1, absl::ToInt64Microseconds(interval));
 }
 
 }  // namespace
@@ -254,15 +260,15 @@ Gil::Gil(GilOptions options)
       record_times_(options.record_times),
       clock_(options.clock != nullptr ? *options.clock : GilClock::real()),
       id_(next_gil_id.fetch_add(1, std::memory_order_relaxed)),
-      interval_ns_(0),
+      interval_us_(0),
       counters_(new Counters()) {
   std::unique_ptr<Counters> owned(counters_);
-  validate_interval(options.switch_interval);
+  interval_us_.store(interval_us(options.switch_interval),
+                     std::memory_order_relaxed);
   if (options.check_interval < 1) {
     throw std::invalid_argument(absl::StrCat(
         "Gil: check_interval must be >= 1, got ", options.check_interval));
   }
-  interval_ns_.store(to_ns(options.switch_interval), std::memory_order_relaxed);
   ticks_ = check_interval_;
   if (policy_ == GilPolicy::kOldGil) {
     eval_breaker_.store(kTickMode, std::memory_order_relaxed);
@@ -273,8 +279,7 @@ Gil::Gil(GilOptions options)
 Gil::~Gil() { delete counters_; }
 
 void Gil::set_switch_interval(absl::Duration interval) {
-  validate_interval(interval);
-  interval_ns_.store(to_ns(interval), std::memory_order_relaxed);
+  interval_us_.store(interval_us(interval), std::memory_order_relaxed);
 }
 
 bool Gil::held_by_current_thread() const {

@@ -158,7 +158,8 @@ class GilClock {
 struct GilOptions {
   GilPolicy policy = GilPolicy::kNewGil;
   // sys.setswitchinterval(): how long a waiter waits before it sets a drop
-  // request (kNewGil, kFair). Must be a positive finite duration.
+  // request (kNewGil, kFair). Must be a positive finite duration; kept in
+  // whole microseconds, at least 1 us (see Gil::set_switch_interval()).
   absl::Duration switch_interval = absl::Milliseconds(5);
   // kOldGil only: the holder releases the GIL every `check_interval` check
   // points (Python 2's sys.setcheckinterval(), default 100). Must be >= 1.
@@ -272,11 +273,16 @@ class ABSL_LOCKABLE Gil {
   }
 
   // sys.setswitchinterval(): takes effect at the next wait. Throws
-  // std::invalid_argument unless `interval` is positive and finite.
+  // std::invalid_argument unless `interval` is positive and finite. As in
+  // CPython, the interval is kept in whole microseconds (rounded down) and is
+  // at least 1 us: shorter intervals wait 1 us.
   void set_switch_interval(absl::Duration interval);
-  // sys.getswitchinterval().
+  // sys.getswitchinterval(): the interval in effect (a whole number of
+  // microseconds, at least 1 us). Unlike CPython, which reads back 0.0 after
+  // sys.setswitchinterval(1e-7) although it waits 1 us, this returns 1 us: a
+  // value set_switch_interval() accepts.
   absl::Duration switch_interval() const {
-    return absl::Nanoseconds(interval_ns_.load(std::memory_order_relaxed));
+    return absl::Microseconds(interval_us_.load(std::memory_order_relaxed));
   }
 
   GilPolicy policy() const { return policy_; }
@@ -333,7 +339,7 @@ class ABSL_LOCKABLE Gil {
   // Token of the last thread that took the GIL (CPython's last_holder).
   std::atomic<const void*> last_holder_{nullptr};
   std::atomic<uint64_t> switch_number_{0};
-  std::atomic<int64_t> interval_ns_;
+  std::atomic<int64_t> interval_us_;  // whole microseconds, >= 1
   // Guarded by the GIL itself (only the holder touches them).
   int ticks_ = 0;
   absl::Time acquired_at_;

@@ -3,6 +3,7 @@
 // polling or sleeping) until threads are blocked inside the GIL.
 #include "gil/gil.h"
 
+#include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -54,6 +55,43 @@ TEST(GilTest, SwitchIntervalIsSettableAndReadable) {
   EXPECT_EQ(gil.switch_interval(), absl::Microseconds(100));
   gil.set_switch_interval(absl::Milliseconds(1));
   EXPECT_EQ(gil.switch_interval(), absl::Milliseconds(1));
+}
+
+// sys.setswitchinterval() keeps whole microseconds (it truncates) and the
+// timed wait lasts at least 1 us. Reading the interval back gives what is in
+// effect: a value the setter accepts (CPython reads back 0.0 for intervals
+// under 1 us, which its own setter rejects).
+TEST(GilTest, SwitchIntervalIsWholeMicrosecondsAndAtLeastOne) {
+  Gil gil;
+  gil.set_switch_interval(absl::Nanoseconds(0.5));
+  EXPECT_EQ(gil.switch_interval(), absl::Microseconds(1));
+  gil.set_switch_interval(gil.switch_interval());  // accepted as read back
+  gil.set_switch_interval(absl::Nanoseconds(1999));
+  EXPECT_EQ(gil.switch_interval(), absl::Microseconds(1));
+  gil.set_switch_interval(absl::Microseconds(2) + absl::Nanoseconds(1));
+  EXPECT_EQ(gil.switch_interval(), absl::Microseconds(2));
+  EXPECT_EQ(Gil({.switch_interval = absl::Nanoseconds(1)}).switch_interval(),
+            absl::Microseconds(1));
+  // The largest finite duration does not overflow.
+  gil.set_switch_interval(absl::Seconds(INT64_MAX));
+  EXPECT_GT(gil.switch_interval(), absl::Hours(24 * 365 * 100));
+  EXPECT_LT(gil.switch_interval(), absl::InfiniteDuration());
+
+  // A waiter asks for the GIL after the interval in effect (1 us), not at
+  // once.
+  FakeGilClock clock;
+  Gil timed({.switch_interval = absl::Nanoseconds(0.5), .clock = &clock});
+  timed.lock();
+  std::thread waiter([&] { std::scoped_lock hold(timed); });
+  clock.await_waiters(1, 0);
+  clock.advance(absl::Nanoseconds(999));
+  clock.await_waiters(1, 0);
+  EXPECT_FALSE(timed.drop_requested());
+  clock.advance(absl::Nanoseconds(1));
+  clock.await_drop_request(timed);
+  timed.check();
+  timed.unlock();
+  waiter.join();
 }
 
 TEST(GilTest, BadArgumentsThrowInvalidArgument) {
