@@ -329,11 +329,24 @@ ABSL_ATTRIBUTE_NOINLINE void Gil::note_switch(GilThreadState& ts) {
   }
 }
 
+// Released out of order: this GIL is below the top of the calling thread's
+// chain. Every GIL in the chain is held by this thread, so their links are
+// its to change.
+ABSL_ATTRIBUTE_NOINLINE void Gil::unlink_from_current_chain() {
+  for (Gil* g = internal::current_gil_tls; g != nullptr; g = g->below_) {
+    if (g->below_ == this) {
+      g->below_ = below_;
+      return;
+    }
+  }
+}
+
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::on_acquired(GilThreadState& ts,
                                                           bool others_waiting,
                                                           absl::Duration waited,
                                                           bool contended) {
   holder_.store(&ts, std::memory_order_relaxed);
+  below_ = internal::current_gil_tls;
   internal::current_gil_tls = this;
   if (last_holder_.load(std::memory_order_relaxed) != &ts) {
     note_switch(ts);
@@ -500,7 +513,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::release(GilThreadState& ts,
   if (ABSL_PREDICT_FALSE(record_times_)) record_hold(slot);
   slot->last_release_voluntary = voluntary;
   holder_.store(nullptr, std::memory_order_relaxed);
-  if (internal::current_gil_tls == this) internal::current_gil_tls = nullptr;
+  if (ABSL_PREDICT_TRUE(internal::current_gil_tls == this)) {
+    internal::current_gil_tls = below_;
+  } else {
+    unlink_from_current_chain();
+  }
   uint64_t s = kLockedBit;
   if (ABSL_PREDICT_TRUE(state_.compare_exchange_strong(
           s, 0, std::memory_order_release, std::memory_order_relaxed))) {

@@ -319,6 +319,7 @@ class ABSL_LOCKABLE Gil {
   void on_acquired(internal::GilThreadState& ts, bool others_waiting,
                    absl::Duration waited, bool contended);
   void note_switch(internal::GilThreadState& ts);
+  void unlink_from_current_chain();
   void forced_switch_wait(internal::GilThreadState& ts);
   void hand_off_or_free() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void request_drop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -344,6 +345,8 @@ class ABSL_LOCKABLE Gil {
   int ticks_ = 0;
   absl::Time acquired_at_;
   internal::GilThreadSlot* holder_slot_ = nullptr;
+  // The holder's previous current_gil() (restored when it releases this one).
+  Gil* below_ = nullptr;
 
   mutable absl::Mutex mu_;
   absl::CondVar gil_cv_;     // lock() waiters
@@ -388,12 +391,17 @@ class ReleaseGil {
 };
 
 namespace internal {
-// Set by Gil on acquisition, cleared on release (see current_gil()).
+// The top of the calling thread's chain of held GILs (see current_gil()):
+// set by Gil on acquisition; on release, the GIL is unlinked from the chain
+// (each Gil's holder keeps the link below it).
 inline thread_local Gil* current_gil_tls = nullptr;
 }  // namespace internal
 
-// The calling thread's current GIL: the one it took most recently, if it still
-// holds that one; otherwise nullptr.
+// The calling thread's current GIL: of the GILs it holds, the one it took most
+// recently (nullptr if it holds none). A thread that holds several (as a
+// thread moving between subinterpreters with their own GILs) gets the outer
+// one back as current when it releases the inner one, whatever order it
+// releases them in.
 inline Gil* current_gil() { return internal::current_gil_tls; }
 
 // The check point for code that does not know its GIL: `current_gil()->check()`

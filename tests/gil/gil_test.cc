@@ -524,6 +524,48 @@ TEST(GilTest, CurrentGilHelpersWithAndWithoutAGil) {
   EXPECT_EQ(gil.stats().acquisitions, 4u);
 }
 
+// A thread may hold several GILs (as a thread that moves between
+// subinterpreters with their own GILs): current_gil() is the most recently
+// taken one that it still holds, whatever order it releases them in, so the
+// helpers that find the GIL through it keep working after an inner GIL is
+// released.
+TEST(GilTest, CurrentGilIsRestoredForNestedGils) {
+  Gil a, b, c;
+  a.lock();
+  b.lock();
+  EXPECT_EQ(current_gil(), &b);
+  b.unlock();
+  EXPECT_EQ(current_gil(), &a);
+  EXPECT_EQ(without_gil([&] { return a.locked(); }), false);
+  EXPECT_TRUE(a.held_by_current_thread());
+
+  b.lock();
+  c.lock();
+  EXPECT_EQ(current_gil(), &c);
+  {
+    ReleaseGil allow_threads;  // the current one: c
+    EXPECT_EQ(allow_threads.gil(), &c);
+    EXPECT_FALSE(c.locked());
+    EXPECT_EQ(current_gil(), &b);
+  }
+  EXPECT_EQ(current_gil(), &c);
+  b.unlock();  // not the most recent: c stays current, a is below it
+  EXPECT_EQ(current_gil(), &c);
+  c.unlock();
+  EXPECT_EQ(current_gil(), &a);
+
+  // Another thread's GILs are its own.
+  std::thread other([&] {
+    EXPECT_EQ(current_gil(), nullptr);
+    std::scoped_lock hold(b);
+    EXPECT_EQ(current_gil(), &b);
+  });
+  other.join();
+  EXPECT_EQ(current_gil(), &a);
+  a.unlock();
+  EXPECT_EQ(current_gil(), nullptr);
+}
+
 TEST(GilTest, StatisticsAreConsistent) {
   FakeGilClock clock;
   Gil gil({.record_times = true, .clock = &clock});
