@@ -37,11 +37,11 @@
 //     forced switching. On a multicore machine the releasing thread usually
 //     wins the race to re-acquire (David Beazley's "GIL thrashing").
 //   * `GilPolicy::kFair`: a FIFO hand-off that fixes the convoy effect of
-//     bpo-7946. Waiters queue; a release hands the GIL to the oldest waiter;
-//     nobody can barge in. A waiter that released the GIL voluntarily last
-//     time (it made a blocking call: I/O-bound) asks the holder to drop it at
-//     once instead of after a switch interval; other waiters ask after one
-//     interval, as with `kNewGil`.
+//     bpo-7946. Waiters queue; a release hands the GIL to the oldest waiter
+//     nobody can barge in. A waiter that released
+//     the GIL voluntarily last time (it made a blocking call: I/O-bound) asks
+//     the holder to drop it at once instead of after a switch interval; other
+//     waiters ask after one interval, as with `kNewGil`.
 //
 // Example:
 //
@@ -249,12 +249,13 @@ class ABSL_LOCKABLE Gil {
 
   // The check point ("eval breaker"). Requires: the calling thread holds the
   // GIL. When no drop is requested (kNewGil, kFair) this is one relaxed atomic
-  // load. Otherwise it drops the GIL as the policy says and takes it back
-  // before returning (so other threads may have run meanwhile). Throws
-  // GilError if it has to act and the calling thread does not hold the GIL.
+  // load. Otherwise it drops the GIL as the policy says (kNewGil: and waits
+  // until another thread has taken it) and takes it back before returning (so
+  // other threads have run meanwhile). Throws GilError if it has to act and
+  // the calling thread does not hold the GIL.
   void check() {
-    if (ABSL_PREDICT_FALSE(eval_breaker_.load(std::memory_order_relaxed) !=
-                           0)) {
+    if (ABSL_PREDICT_FALSE((state_.load(std::memory_order_relaxed) &
+                            (kDropRequest | kTickMode)) != 0)) {
       check_slow();
     }
   }
@@ -269,7 +270,7 @@ class ABSL_LOCKABLE Gil {
 
   // True if a drop request is pending (a snapshot).
   bool drop_requested() const {
-    return (eval_breaker_.load(std::memory_order_relaxed) & kDropRequest) != 0;
+    return (state_.load(std::memory_order_relaxed) & kDropRequest) != 0;
   }
 
   // sys.setswitchinterval(): takes effect at the next wait. Throws
@@ -293,15 +294,24 @@ class ABSL_LOCKABLE Gil {
  private:
   friend class ReleaseGil;
 
-  // state_: bit 0 = locked; bits 1..15 = threads in the forced-switch wait;
-  // bits 16.. = threads waiting in lock().
+  // state_, the word the whole protocol turns on (gil.cc's notes): taking the
+  // GIL, booking the switch and answering a drop request are single atomic
+  // steps on it, as CPython makes them one step under its GIL mutex.
+  //   bit 0        locked
+  //   bit 1        a drop is requested (CPython's gil_drop_request)
+  //   bit 2        kOldGil: every check() goes out of line to count ticks
+  //   bits 3..15   threads in the forced-switch wait
+  //   bits 16..39  threads waiting in lock()
+  //   bits 40..63  the switch number modulo 2^24 (CPython's switch_number)
   static constexpr uint64_t kLockedBit = 1;
-  static constexpr uint64_t kSwitchWaiterUnit = 2;
-  static constexpr uint64_t kSwitchWaiterMask = 0xfffe;
+  static constexpr uint64_t kDropRequest = 2;
+  static constexpr uint64_t kTickMode = 4;
+  static constexpr uint64_t kSwitchWaiterUnit = uint64_t{1} << 3;
+  static constexpr uint64_t kSwitchWaiterMask = 0xfff8;
   static constexpr uint64_t kWaiterUnit = uint64_t{1} << 16;
-  // eval_breaker_ bits.
-  static constexpr uint32_t kDropRequest = 1;
-  static constexpr uint32_t kTickMode = 2;  // kOldGil: count check points
+  static constexpr uint64_t kWaiterMask = ((uint64_t{1} << 24) - 1) << 16;
+  static constexpr uint64_t kSwitchUnit = uint64_t{1} << 40;
+  static constexpr uint64_t kSwitchMask = ~uint64_t{0} << 40;
 
   struct Waiter;
   struct Counters;
@@ -310,20 +320,30 @@ class ABSL_LOCKABLE Gil {
   // Releases; `voluntary` is false when the release is a drop (on request or
   // at an old-GIL interval).
   void release(internal::GilThreadState& ts, bool voluntary);
+  bool try_take(internal::GilThreadState& ts);
   void acquire_slow(internal::GilThreadState& ts);
-  void release_slow();
+  // kFair: queues and waits until a releasing thread hands the GIL over.
+  void wait_in_queue(internal::GilThreadState& ts)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void release_slow(bool dropped);
   void record_hold(internal::GilThreadSlot* slot);
   [[noreturn]] void throw_not_held(const char* what) const;
-  // Bookkeeping of a new holder; `others_waiting` is true if other threads
-  // were waiting when it took the GIL; `waited` the time it waited.
-  void on_acquired(internal::GilThreadState& ts, bool others_waiting,
-                   absl::Duration waited, bool contended);
-  void note_switch(internal::GilThreadState& ts);
+  // Bookkeeping of a new holder: `switched` if it took the GIL from another
+  // thread and must book the switch (a kFair hand-off is booked by the
+  // releasing thread); `others_waiting` if other threads were waiting when it
+  // took the GIL; `waited` the time it waited.
+  void on_acquired(internal::GilThreadState& ts, bool switched,
+                   bool others_waiting, absl::Duration waited, bool contended);
   void unlink_from_current_chain();
-  void forced_switch_wait(internal::GilThreadState& ts);
+  void wake_switch_waiters();
+  // FORCE_SWITCHING: after a release that found a drop request pending
+  // (`released` is the state just before it), waits until another thread has
+  // taken the GIL.
+  void forced_switch_wait(uint64_t released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void hand_off_or_free() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void request_drop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void reset_drop_request();
+  // Sets the drop request if the GIL is still held with the switch number of
+  // `seen` (no switch since), in one atomic step.
+  void request_drop(uint64_t seen);
   internal::GilThreadSlot* slot_for(internal::GilThreadState& ts);
   internal::GilThreadSlot* new_slot(internal::GilThreadState& ts);
 
@@ -333,13 +353,18 @@ class ABSL_LOCKABLE Gil {
   GilClock& clock_;
   const uint64_t id_;  // unique per Gil object, for thread-local caches
 
-  std::atomic<uint32_t> eval_breaker_{0};
+  // What makes the GIL busy for a thread that arrives: locked, and for kFair
+  // also anyone queued (no barging).
+  const uint64_t busy_mask_;
+
   std::atomic<uint64_t> state_{0};
   // Token of the thread holding the GIL, nullptr when free.
   std::atomic<const void*> holder_{nullptr};
   // Token of the last thread that took the GIL (CPython's last_holder).
+  // Written by a new holder that switched (or, kFair, by the thread handing
+  // the GIL over) before the GIL can be released again; read by a thread
+  // about to take it, after it saw the GIL free.
   std::atomic<const void*> last_holder_{nullptr};
-  std::atomic<uint64_t> switch_number_{0};
   std::atomic<int64_t> interval_us_;  // whole microseconds, >= 1
   // Guarded by the GIL itself (only the holder touches them).
   int ticks_ = 0;

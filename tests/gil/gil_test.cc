@@ -39,6 +39,115 @@ class Order {
   std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
 };
 
+// A GilClock that forwards to a FakeGilClock and can hold one thread at a
+// chosen point, so that a test can interleave threads exactly:
+//   * hold_my_now(skip): the calling thread's call of now() after the next
+//     `skip` ones blocks until open(). (lock() reads the clock when it starts
+//     waiting and again once it has taken the GIL: skip = 1 holds a waiter
+//     just after it took the GIL.)
+//   * hold_my_wakeup(): the calling thread's next timed wait that ends without
+//     timing out (it was signalled) releases the waiters' mutex and blocks
+//     until open() before it returns (the thread is slow to wake up).
+// Either hold, once armed, blocks its thread at most once; open() lets it go
+// (or lets it through without blocking if it has not got there yet).
+class GatedClock final : public GilClock {
+ public:
+  explicit GatedClock(FakeGilClock& fake) : fake_(fake) {}
+
+  absl::Time now() override {
+    bool hold = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (armed_ == Point::kNow && thread_ == std::this_thread::get_id()) {
+        hold = skip_-- == 0;
+      }
+    }
+    if (hold) block();
+    return fake_.now();
+  }
+
+  bool wait_with_timeout(absl::CondVar& cv, absl::Mutex& mu,
+                         absl::Duration timeout) override {
+    const bool timed_out = fake_.wait_with_timeout(cv, mu, timeout);
+    bool hold = false;
+    if (!timed_out) {
+      absl::MutexLock lock(&mu_);
+      hold = armed_ == Point::kWakeup && thread_ == std::this_thread::get_id();
+    }
+    if (hold) {
+      mu.Unlock();
+      block();
+      mu.Lock();
+    }
+    return timed_out;
+  }
+
+  void wait(absl::CondVar& cv, absl::Mutex& mu) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++untimed_waits_;
+      changed_.SignalAll();
+    }
+    fake_.wait(cv, mu);
+  }
+
+  void hold_my_now(int skip) { arm(Point::kNow, skip); }
+  void hold_my_wakeup() { arm(Point::kWakeup, 0); }
+
+  // Blocks until the armed thread is held.
+  void await_held() {
+    absl::MutexLock lock(&mu_);
+    while (!held_) changed_.Wait(&mu_);
+  }
+
+  void open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+    changed_.SignalAll();
+  }
+
+  // Blocks until some thread has started an untimed wait (the forced-switch
+  // wait) or `done()` was called.
+  void await_untimed_wait_or_done() {
+    absl::MutexLock lock(&mu_);
+    while (untimed_waits_ == 0 && !done_) changed_.Wait(&mu_);
+  }
+  void done() {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+    changed_.SignalAll();
+  }
+
+ private:
+  enum class Point { kNone, kNow, kWakeup };
+
+  void arm(Point point, int skip) {
+    absl::MutexLock lock(&mu_);
+    armed_ = point;
+    thread_ = std::this_thread::get_id();
+    skip_ = skip;
+  }
+
+  void block() {
+    absl::MutexLock lock(&mu_);
+    armed_ = Point::kNone;
+    held_ = true;
+    changed_.SignalAll();
+    while (!open_) changed_.Wait(&mu_);
+  }
+
+  FakeGilClock& fake_;
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  Point armed_ ABSL_GUARDED_BY(mu_) = Point::kNone;
+  std::thread::id thread_ ABSL_GUARDED_BY(mu_);
+  int skip_ ABSL_GUARDED_BY(mu_) = 0;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  int untimed_waits_ ABSL_GUARDED_BY(mu_) = 0;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 TEST(GilTest, DefaultsAreCPythons) {
   Gil gil;
   EXPECT_EQ(gil.policy(), GilPolicy::kNewGil);
@@ -262,6 +371,44 @@ TEST(GilTest, NewGilDropRequestAfterTimedOutWaitAndForcedSwitch) {
   EXPECT_EQ(st.releaser_reacquired, 0u);
   EXPECT_LE(st.forced_switch_waits, 1u);
   EXPECT_EQ(st.contended_acquisitions, 2u);
+}
+
+// The switch is booked in the same atomic step that takes the GIL (CPython
+// books it under the GIL's mutex, before any waiter can look). Here B takes
+// the GIL and is held before it returns from lock(); C starts waiting then,
+// so C's interval starts under B. Once it passes, C must ask B to drop the
+// GIL. (When the switch was booked after the GIL's mutex was released, C
+// read the switch number from before B's switch, saw it change during its
+// wait, and waited a second interval.)
+TEST(GilTest, NewGilSwitchIsBookedWhenTheGilIsTaken) {
+  FakeGilClock fake;
+  GatedClock clock(fake);
+  Gil gil({.clock = &clock});
+  gil.lock();  // A
+  absl::Notification b_has_it, b_go;
+  std::thread b([&] {
+    clock.hold_my_now(/*skip=*/1);
+    gil.lock();
+    b_has_it.Notify();
+    b_go.WaitForNotification();
+    gil.unlock();
+  });
+  fake.await_waiters(1, 0);
+  gil.unlock();  // B takes the GIL and is held before lock() returns
+  clock.await_held();
+  std::thread c([&] { std::scoped_lock hold(gil); });
+  fake.await_waiters(1, 0);  // C waits, B holds the GIL
+  clock.open();
+  b_has_it.WaitForNotification();
+  const int64_t started = fake.timed_waits_started();
+  fake.advance(gil.switch_interval());          // C's interval passes under B
+  fake.await_timed_waits_started(started + 1);  // C has acted, waits again
+  EXPECT_TRUE(gil.drop_requested());
+  EXPECT_EQ(gil.stats().drop_requests, 1u);
+  b_go.Notify();
+  b.join();
+  c.join();
+  EXPECT_EQ(gil.stats().switches, 3u);  // A, B, C
 }
 
 // The waiter's timed wait uses the interval in force when it starts waiting;
