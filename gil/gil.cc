@@ -42,13 +42,15 @@
 //   one compare-and-swap). The holder sees the bit at its next check point
 //   (check() loads `state_`) and drops the GIL. Any release clears the bit (the
 //   request was for this holder; CPython's drop_gil() resets it, its take_gil()
-//   again), and a drop at a check point that found it set then waits on
-//   `switch_cv_` until the switch number has moved (FORCE_SWITCHING). Without
-//   that, on a multicore machine the releasing thread would usually take the
-//   GIL straight back before the waiter woke up. A free GIL goes to whoever
-//   gets there first, including a thread that is not waiting yet (the fast
-//   path): there is no queue, exactly the property behind the convoy effect of
-//   bpo-7946.
+//   again), and a release that found it set, voluntary or not, then waits on
+//   `switch_cv_` until the switch number has moved (FORCE_SWITCHING: CPython's
+//   drop_gil() waits whenever gil_drop_request is set, so
+//   Py_BEGIN_ALLOW_THREADS does it too). Without that, on a multicore machine
+//   the releasing thread would usually take the GIL straight back before the
+//   waiter woke up, and a thread that releases and re-takes the GIL in a loop
+//   could starve a waiter. A free GIL goes to whoever gets there first,
+//   including a thread that is not waiting yet (the fast path): there is no
+//   queue, exactly the property behind the convoy effect of bpo-7946.
 //
 // - The forced-switch wait needs the new holder to wake the dropper. The
 //   dropper registers (bits 3..15 of `state_`) with a compare-and-swap that
@@ -531,7 +533,7 @@ ABSL_ATTRIBUTE_NOINLINE void Gil::record_hold(GilThreadSlot* slot) {
                       std::memory_order_relaxed);
 }
 
-ABSL_ATTRIBUTE_NOINLINE void Gil::release_slow(bool dropped) {
+ABSL_ATTRIBUTE_NOINLINE void Gil::release_slow() {
   absl::MutexLock lock(&mu_);
   if (policy_ == GilPolicy::kFair) {
     hand_off_or_free();
@@ -541,7 +543,7 @@ ABSL_ATTRIBUTE_NOINLINE void Gil::release_slow(bool dropped) {
   const uint64_t released =
       state_.fetch_and(~(kLockedBit | kDropRequest), std::memory_order_release);
   gil_cv_.Signal();
-  if (dropped && (released & kDropRequest) != 0) forced_switch_wait(released);
+  if ((released & kDropRequest) != 0) forced_switch_wait(released);
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::release(GilThreadState& ts,
@@ -566,7 +568,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::release(GilThreadState& ts,
           std::memory_order_relaxed))) {
     return;
   }
-  release_slow(!voluntary);
+  release_slow();
 }
 
 void Gil::unlock() { release(tls_state, /*voluntary=*/true); }

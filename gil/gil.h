@@ -28,9 +28,11 @@
 //   * `GilPolicy::kNewGil` (default): CPython 3.2+. A thread that wants the
 //     GIL waits on a condition for one switch interval; if the interval passes
 //     and no switch happened meanwhile, it sets a drop request. The holder
-//     drops the GIL at its next check point and then waits until another
-//     thread has actually taken it (forced switching). A free GIL goes to
-//     whoever gets there first: there is no queue.
+//     drops the GIL at its next check point. Any release while a drop is
+//     requested (at a check point, `unlock()`, `ReleaseGil`) then waits until
+//     another thread has actually taken the GIL (forced switching, as
+//     CPython's drop_gil()), so the releasing thread cannot take it straight
+//     back. A free GIL goes to whoever gets there first: there is no queue.
 //   * `GilPolicy::kOldGil`: CPython before 3.2. The holder releases and
 //     re-acquires the GIL every `check_interval` check points whether or not
 //     anyone waits; waiters block without a timeout; no drop requests, no
@@ -239,7 +241,9 @@ class ABSL_LOCKABLE Gil {
   void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION();
 
   // Requires: the calling thread holds the GIL (else throws GilError).
-  // Releases it; a waiting thread may take it.
+  // Releases it; a waiting thread may take it. kNewGil: if a drop is
+  // requested, returns only once another thread has taken the GIL (forced
+  // switching; CPython's drop_gil() does the same for every release).
   void unlock() ABSL_UNLOCK_FUNCTION();
 
   // Takes the GIL if it is free (kFair: free and nobody queued) and returns
@@ -325,7 +329,7 @@ class ABSL_LOCKABLE Gil {
   // kFair: queues and waits until a releasing thread hands the GIL over.
   void wait_in_queue(internal::GilThreadState& ts)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void release_slow(bool dropped);
+  void release_slow();
   void record_hold(internal::GilThreadSlot* slot);
   [[noreturn]] void throw_not_held(const char* what) const;
   // Bookkeeping of a new holder: `switched` if it took the GIL from another
@@ -382,8 +386,10 @@ class ABSL_LOCKABLE Gil {
 };
 
 // Py_BEGIN_ALLOW_THREADS / Py_END_ALLOW_THREADS: releases a GIL for the
-// lifetime of the scope and takes it back (as `lock()` does, so the thread may
-// wait) when the scope ends.
+// lifetime of the scope (as `unlock()` does: with kNewGil and a drop
+// requested, the constructor returns once another thread has taken it) and
+// takes it back (as `lock()` does, so the thread may wait) when the scope
+// ends.
 //
 //   {
 //     concurrent::ReleaseGil allow_threads(gil);

@@ -411,6 +411,49 @@ TEST(GilTest, NewGilSwitchIsBookedWhenTheGilIsTaken) {
   EXPECT_EQ(gil.stats().switches, 3u);  // A, B, C
 }
 
+// FORCE_SWITCHING applies to every release while a drop is requested, not
+// only to drops at a check point (CPython's drop_gil() waits for the switch
+// whenever gil_drop_request is set): a thread that releases the GIL and takes
+// it straight back, as a loop of short blocking calls does, must let the
+// waiter that asked for it in first. Here the waiter is slow to wake up
+// (held after it was signalled), so without the forced switch the releasing
+// thread always wins the GIL back and the waiter's request is lost.
+TEST(GilTest, NewGilVoluntaryReleaseWithDropRequestWaitsForTheSwitch) {
+  FakeGilClock fake;
+  GatedClock clock(fake);
+  Gil gil({.clock = &clock});
+  Order order;
+  gil.lock();
+  order.add("holder");
+  std::thread waiter([&] {
+    clock.hold_my_wakeup();
+    std::scoped_lock hold(gil);
+    order.add("waiter");
+  });
+  fake.await_waiters(1, 0);
+  fake.advance(gil.switch_interval());
+  fake.await_drop_request(gil);
+  std::thread watcher([&] {
+    // Let the waiter run once the holder waits for the switch (or, without
+    // forced switching, once it has taken the GIL back).
+    clock.await_untimed_wait_or_done();
+    clock.open();
+  });
+  gil.unlock();  // voluntary, with a drop requested: waits for the switch
+  gil.lock();
+  order.add("holder");
+  clock.done();
+  gil.unlock();
+  watcher.join();
+  waiter.join();
+  EXPECT_EQ(order.names(),
+            (std::vector<std::string>{"holder", "waiter", "holder"}));
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.forced_switch_waits, 1u);
+  EXPECT_EQ(st.forced_drops, 0u);  // no check point dropped it
+  EXPECT_EQ(st.releaser_reacquired, 0u);
+}
+
 // The waiter's timed wait uses the interval in force when it starts waiting;
 // a shorter interval set later applies to its next wait.
 TEST(GilTest, NewGilUsesTheSwitchInterval) {
