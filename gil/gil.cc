@@ -16,9 +16,9 @@
 //   step, and a waiter's "still locked, no switch since I started waiting ->
 //   request a drop" is one compare-and-swap: nobody sees a half-done
 //   hand-over, and no request can be erased by a late bookkeeping step.
-//   Everything that waits goes through `mu_`, `gil_cv_` and `switch_cv_`,
-//   absl::Mutex and absl::CondVar, as CPython goes through its mutexes and
-//   conditions.
+//   Everything that waits goes through `mu_`, `gil_cv_`, `switch_cv_` (and
+//   kFair's per-waiter condition variables), absl::Mutex and absl::CondVar, as
+//   CPython goes through its mutexes and conditions.
 //
 // - Fast paths. An uncontended lock() is a load and one compare-and-swap
 //   (free -> locked, plus one on the switch number if the last holder was
@@ -68,12 +68,11 @@
 //   releasing thread, still running, usually wins (counted in
 //   `releaser_reacquired`).
 //
-// - kFair. Waiters queue in `queue_` (FIFO, guarded by `mu_`). A release with a
-// non-empty queue hands the GIL to the
+// - kFair. Waiters queue in `queue_` (FIFO, guarded by `mu_`), each on its own
+//   condition variable. A release with a non-empty queue hands the GIL to the
 //   head without ever clearing the locked bit, so nobody can barge in (the fast
 //   paths only apply when `state_` shows nobody waiting), books the switch for
-//   it, answers the drop request, and wakes the queue (SignalAll on `gil_cv_`;
-//   each waiter checks its own `granted` flag). Waiters request a
+//   it, answers the drop request, and wakes that waiter only. Waiters request a
 //   drop after a switch interval like kNewGil, except that a thread whose last
 //   release was voluntary (unlock(), ReleaseGil: it blocked, it is I/O-bound)
 //   requests it as soon as it queues. That is the bpo-7946 fix: an I/O-bound
@@ -238,6 +237,7 @@ struct Gil::Waiter {
   explicit Waiter(const void* t) : token(t) {}
   const void* const token;
   bool granted = false;
+  absl::CondVar cv;  // signalled when the GIL is handed to this waiter
 };
 
 const char* gil_policy_name(GilPolicy policy) {
@@ -493,7 +493,7 @@ void Gil::wait_in_queue(GilThreadState& ts) {
   while (!self.granted) {
     const uint64_t seen = state_.load(std::memory_order_relaxed);
     const bool timed_out =
-        clock_.wait_with_timeout(gil_cv_, mu_, switch_interval());
+        clock_.wait_with_timeout(self.cv, mu_, switch_interval());
     if (!self.granted && timed_out) request_drop(seen);
   }
 }
@@ -517,7 +517,7 @@ void Gil::hand_off_or_free() {
       s, ((s - kWaiterUnit) & ~kDropRequest) + kSwitchUnit,
       std::memory_order_release, std::memory_order_relaxed)) {
   }
-  gil_cv_.SignalAll();  // `next` is among them
+  next->cv.Signal();  // wakes `next` only
 }
 
 ABSL_ATTRIBUTE_NOINLINE void Gil::throw_not_held(const char* what) const {

@@ -40,7 +40,7 @@
 //     wins the race to re-acquire (David Beazley's "GIL thrashing").
 //   * `GilPolicy::kFair`: a FIFO hand-off that fixes the convoy effect of
 //     bpo-7946. Waiters queue; a release hands the GIL to the oldest waiter
-//     nobody can barge in. A waiter that released
+//     (and wakes that one only); nobody can barge in. A waiter that released
 //     the GIL voluntarily last time (it made a blocking call: I/O-bound) asks
 //     the holder to drop it at once instead of after a switch interval; other
 //     waiters ask after one interval, as with `kNewGil`.
@@ -378,7 +378,7 @@ class ABSL_LOCKABLE Gil {
   Gil* below_ = nullptr;
 
   mutable absl::Mutex mu_;
-  absl::CondVar gil_cv_;     // lock() waiters
+  absl::CondVar gil_cv_;     // lock() waiters (kNewGil, kOldGil)
   absl::CondVar switch_cv_;  // forced switching: droppers wait for a switch
   std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);  // kFair only
 

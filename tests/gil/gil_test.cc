@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gil/fake_gil_clock.h"
 #include "gtest/gtest.h"
@@ -547,6 +548,37 @@ TEST(GilTest, FairHandsOffInArrivalOrder) {
   EXPECT_EQ(st.releaser_reacquired, 0u);
   EXPECT_EQ(st.try_lock_failures, 1u);
   EXPECT_FALSE(gil.locked());
+}
+
+// kFair: a hand-off wakes only the waiter it hands the GIL to. The others
+// stay in their timed waits, so with nobody timing out each queued waiter
+// waits exactly once. (When all waiters shared one condition variable, every
+// hand-off woke every queued waiter, and each went back to sleep: up to
+// 5 + 4 + ... wasted wake-ups here. Each holder keeps the GIL for 2 ms so
+// that waiters woken in vain have the time to wake up and be counted: the
+// assertion itself does not depend on timing.)
+TEST(GilTest, FairHandOffWakesOnlyTheNextWaiter) {
+  FakeGilClock clock;
+  Gil gil({.policy = GilPolicy::kFair, .clock = &clock});
+  Order order;
+  constexpr int kWaiters = 6;
+  std::vector<std::thread> threads;
+  gil.lock();
+  for (int i = 0; i < kWaiters; ++i) {
+    threads.emplace_back([&gil, &order, i] {
+      std::scoped_lock hold(gil);
+      order.add("w" + std::to_string(i));
+      absl::SleepFor(absl::Milliseconds(2));
+    });
+    clock.await_waiters(i + 1, 0);  // queued in this order
+  }
+  gil.unlock();  // w0, w1, ... in turn
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(order.names(),
+            (std::vector<std::string>{"w0", "w1", "w2", "w3", "w4", "w5"}));
+  EXPECT_EQ(clock.timed_waits_started(), kWaiters);
+  EXPECT_EQ(clock.timed_waits_returned(), kWaiters);
+  EXPECT_EQ(gil.stats().switches, 1u + kWaiters);
 }
 
 // kFair: a waiter still asks a CPU-bound holder to drop after an interval,
