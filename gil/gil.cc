@@ -212,8 +212,7 @@ struct AtomicHistogram {
 };
 
 struct Gil::Counters {
-  std::atomic<uint64_t> acquisitions{0};  // holder only
-  std::atomic<uint64_t> contended{0};     // holder only
+  std::atomic<uint64_t> contended{0};  // holder only
   // Holder only (a kFair hand-off: the thread handing over, for the next).
   std::atomic<uint64_t> switches{0};
   std::atomic<uint64_t> drop_requests{0};
@@ -369,28 +368,20 @@ ABSL_ATTRIBUTE_NOINLINE void Gil::unlink_from_current_chain() {
   }
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::on_acquired(GilThreadState& ts,
-                                                          bool switched,
-                                                          bool others_waiting,
-                                                          absl::Duration waited,
-                                                          bool contended) {
+ABSL_ATTRIBUTE_NOINLINE void Gil::note_switch(GilThreadState& ts,
+                                              uint64_t before) {
+  last_holder_.store(&ts, std::memory_order_relaxed);
+  bump(counters_->switches);
+  if ((before & kSwitchWaiterMask) != 0) wake_switch_waiters();
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::on_acquired(GilThreadState& ts) {
   holder_.store(&ts, std::memory_order_relaxed);
   below_ = internal::current_gil_tls;
   internal::current_gil_tls = this;
-  if (switched) {
-    last_holder_.store(&ts, std::memory_order_relaxed);
-    bump(counters_->switches);
-  } else if (others_waiting) {
-    bump(counters_->releaser_reacquired);
-  }
   GilThreadSlot* slot = slot_for(ts);
   holder_slot_ = slot;
-  bump(slot->acquisitions);
-  bump(counters_->acquisitions);
-  if (contended) {
-    bump(counters_->contended);
-    counters_->wait.record(to_ns(waited));
-  }
+  bump(slot->acquisitions);  // GilStats::acquisitions is their sum
   if (ABSL_PREDICT_FALSE(record_times_)) acquired_at_ = clock_.now();
 }
 
@@ -411,11 +402,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Gil::try_take(GilThreadState& ts) {
           s, next, std::memory_order_acquire, std::memory_order_relaxed))) {
     return false;
   }
-  on_acquired(ts, switched, (s & kWaiterMask) != 0, absl::ZeroDuration(),
-              false);
-  if (ABSL_PREDICT_FALSE(switched && (s & kSwitchWaiterMask) != 0)) {
-    wake_switch_waiters();
+  if (ABSL_PREDICT_FALSE(switched)) {
+    note_switch(ts, s);
+  } else if (ABSL_PREDICT_FALSE((s & kWaiterMask) != 0)) {
+    bump(counters_->releaser_reacquired);
   }
+  on_acquired(ts);
   return true;
 }
 
@@ -462,7 +454,7 @@ void Gil::acquire_slow(GilThreadState& ts) {
                                            std::memory_order_relaxed)) {
             others_waiting = (s & kWaiterMask) > kWaiterUnit;
             if (switched && (s & kSwitchWaiterMask) != 0) {
-              switch_cv_.SignalAll();
+              switch_cv_.SignalAll();  // (note_switch() below need not)
             }
             break;
           }
@@ -480,7 +472,14 @@ void Gil::acquire_slow(GilThreadState& ts) {
       }
     }
   }
-  on_acquired(ts, switched, others_waiting, clock_.now() - start, true);
+  if (switched) {
+    note_switch(ts, 0);
+  } else if (others_waiting) {
+    bump(counters_->releaser_reacquired);
+  }
+  on_acquired(ts);
+  bump(counters_->contended);
+  counters_->wait.record(to_ns(clock_.now() - start));
 }
 
 void Gil::wait_in_queue(GilThreadState& ts) {
@@ -615,7 +614,6 @@ void Gil::check_slow() {
 GilStats Gil::stats() const {
   const Counters& c = *counters_;
   GilStats st;
-  st.acquisitions = c.acquisitions.load(std::memory_order_relaxed);
   st.contended_acquisitions = c.contended.load(std::memory_order_relaxed);
   st.switches = c.switches.load(std::memory_order_relaxed);
   st.drop_requests = c.drop_requests.load(std::memory_order_relaxed);
@@ -626,15 +624,6 @@ GilStats Gil::stats() const {
   st.releaser_reacquired =
       c.releaser_reacquired.load(std::memory_order_relaxed);
   st.try_lock_failures = c.try_lock_failures.load(std::memory_order_relaxed);
-  st.wait_time = c.wait.snapshot();
-  // Uncontended acquisitions waited zero time; they are not recorded one by
-  // one (that would cost the fast path two more stores).
-  if (st.acquisitions > st.wait_time.count) {
-    const uint64_t zero = st.acquisitions - st.wait_time.count;
-    st.wait_time.buckets[0] += zero;
-    st.wait_time.count += zero;
-  }
-  st.hold_time = c.hold.snapshot();
   {
     absl::MutexLock lock(&counters_->slots_mu);
     for (const GilThreadSlot& slot : counters_->slots) {
@@ -651,6 +640,16 @@ GilStats Gil::stats() const {
     total_held += t.held;
     total_acq += t.acquisitions;
   }
+  st.acquisitions = total_acq;
+  st.wait_time = c.wait.snapshot();
+  // Uncontended acquisitions waited zero time; they are not recorded one by
+  // one (that would cost the fast path two more stores).
+  if (st.acquisitions > st.wait_time.count) {
+    const uint64_t zero = st.acquisitions - st.wait_time.count;
+    st.wait_time.buckets[0] += zero;
+    st.wait_time.count += zero;
+  }
+  st.hold_time = c.hold.snapshot();
   for (auto& t : st.threads) {
     if (record_times_ && total_held > absl::ZeroDuration()) {
       t.share = absl::FDivDuration(t.held, total_held);

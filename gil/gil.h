@@ -332,12 +332,13 @@ class ABSL_LOCKABLE Gil {
   void release_slow();
   void record_hold(internal::GilThreadSlot* slot);
   [[noreturn]] void throw_not_held(const char* what) const;
-  // Bookkeeping of a new holder: `switched` if it took the GIL from another
-  // thread and must book the switch (a kFair hand-off is booked by the
-  // releasing thread); `others_waiting` if other threads were waiting when it
-  // took the GIL; `waited` the time it waited.
-  void on_acquired(internal::GilThreadState& ts, bool switched,
-                   bool others_waiting, absl::Duration waited, bool contended);
+  // Bookkeeping of a new holder.
+  void on_acquired(internal::GilThreadState& ts);
+  // A new holder that took the GIL from another thread (a kFair hand-off is
+  // booked by the releasing thread): last_holder_, the statistics, and a
+  // wake-up for the forced-switch waiters if `before` (the state before its
+  // swap) shows any.
+  void note_switch(internal::GilThreadState& ts, uint64_t before);
   void unlink_from_current_chain();
   void wake_switch_waiters();
   // FORCE_SWITCHING: after a release that found a drop request pending
