@@ -112,6 +112,11 @@
 
 #include "absl/strings/str_cat.h"
 
+#if defined(__GLIBC__) && __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define CONCURRENT_GIL_HAVE_SINGLE_THREADED 1
+#endif
+
 namespace concurrent {
 namespace internal {
 
@@ -140,6 +145,19 @@ using internal::GilThreadState;
 thread_local constinit GilThreadState tls_state;
 
 std::atomic<uint64_t> next_gil_id{1};
+
+// True while the process has never created a thread (glibc 2.32+; it never
+// becomes true again, except in a fork()ed child, which has one thread).
+// Nobody else can touch the GIL then, so the fast paths store instead of
+// swapping, as glibc's pthread_mutex_lock() (and std::mutex with it) skips
+// its atomic instructions for a process-private mutex in that state.
+inline bool process_single_threaded() {
+#ifdef CONCURRENT_GIL_HAVE_SINGLE_THREADED
+  return __libc_single_threaded != 0;
+#else
+  return false;
+#endif
+}
 
 // Increment of a counter that only one thread at a time writes.
 inline void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
@@ -398,8 +416,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Gil::try_take(GilThreadState& ts) {
   // If the swap succeeds, the GIL changed hands since the load only between
   // threads that did not switch it (the switch number is in the word), so
   // last_holder_ is still what was read.
-  if (ABSL_PREDICT_FALSE(!state_.compare_exchange_strong(
-          s, next, std::memory_order_acquire, std::memory_order_relaxed))) {
+  if (process_single_threaded()) {
+    state_.store(next, std::memory_order_relaxed);
+  } else if (ABSL_PREDICT_FALSE(!state_.compare_exchange_strong(
+                 s, next, std::memory_order_acquire,
+                 std::memory_order_relaxed))) {
     return false;
   }
   if (ABSL_PREDICT_FALSE(switched)) {
@@ -561,11 +582,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::release(GilThreadState& ts,
   }
   // Fast path: nobody waits (then nobody can have requested a drop).
   uint64_t s = state_.load(std::memory_order_relaxed);
-  if (ABSL_PREDICT_TRUE((s & (kWaiterMask | kDropRequest)) == 0) &&
-      ABSL_PREDICT_TRUE(state_.compare_exchange_strong(
-          s, s & ~kLockedBit, std::memory_order_release,
-          std::memory_order_relaxed))) {
-    return;
+  if (ABSL_PREDICT_TRUE((s & (kWaiterMask | kDropRequest)) == 0)) {
+    if (process_single_threaded()) {
+      state_.store(s & ~kLockedBit, std::memory_order_relaxed);
+      return;
+    }
+    if (ABSL_PREDICT_TRUE(state_.compare_exchange_strong(
+            s, s & ~kLockedBit, std::memory_order_release,
+            std::memory_order_relaxed))) {
+      return;
+    }
   }
   release_slow();
 }
