@@ -210,10 +210,12 @@ struct GilStats {
   uint64_t contended_acquisitions = 0;  // acquisitions that had to wait
   uint64_t switches = 0;  // hand-offs: taken by a thread other than the last
                           // holder (CPython's switch_number)
-  uint64_t drop_requests = 0;        // waiters that asked the holder to drop
-  uint64_t forced_drops = 0;         // drops at a check point on request
-  uint64_t forced_switch_waits = 0;  // droppers that waited for a switch
-  uint64_t interval_releases = 0;    // kOldGil: releases every N check points
+  uint64_t drop_requests = 0;  // waiters that asked the holder to drop
+  uint64_t forced_drops = 0;   // drops at a check point on request
+  // Releases that found a drop requested and waited for the switch (kNewGil;
+  // at a check point or any other release).
+  uint64_t forced_switch_waits = 0;
+  uint64_t interval_releases = 0;  // kOldGil: releases every N check points
   // A thread released the GIL while others waited for it, and then took it
   // again itself before any of them.
   uint64_t releaser_reacquired = 0;
