@@ -415,7 +415,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Gil::try_take(GilThreadState& ts) {
   const uint64_t next = (s | kLockedBit) + (switched ? kSwitchUnit : 0);
   // If the swap succeeds, the GIL changed hands since the load only between
   // threads that did not switch it (the switch number is in the word), so
-  // last_holder_ is still what was read.
+  // last_holder_ is still what was read. With a single thread in the process
+  // nobody else can change the word: a store does.
   if (process_single_threaded()) {
     state_.store(next, std::memory_order_relaxed);
   } else if (ABSL_PREDICT_FALSE(!state_.compare_exchange_strong(
