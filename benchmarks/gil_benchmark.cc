@@ -123,8 +123,7 @@ void register_lock_costs(int process) {
   benchmark::RegisterBenchmark("BM_StdMutexLockUnlock", BM_StdMutexLockUnlock)
       ->ArgName("process")
       ->Arg(process);
-  benchmark::RegisterBenchmark("BM_AbslMutexLockUnlock",
-                               BM_AbslMutexLockUnlock)
+  benchmark::RegisterBenchmark("BM_AbslMutexLockUnlock", BM_AbslMutexLockUnlock)
       ->ArgName("process")
       ->Arg(process);
   benchmark::RegisterBenchmark("BM_TwoCasFloor", BM_TwoCasFloor)
