@@ -114,6 +114,33 @@ std::string symbol_of(const void* address) {
 
 absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
 
+// The name to write in CONCURRENT_REGISTER_TASK() for a symbol such as
+// "(anonymous namespace)::ns::twice<int>(int) const": the last component,
+// without the parameter list.
+std::string_view unqualified(std::string_view symbol) {
+  // Drop the parameter list: the parenthesis that closes last, matched.
+  if (!symbol.empty() && symbol.find(')') != std::string_view::npos) {
+    int depth = 0;
+    for (size_t i = symbol.rfind(')') + 1; i-- > 0;) {
+      if (symbol[i] == ')') ++depth;
+      if (symbol[i] == '(' && --depth == 0) {
+        symbol = symbol.substr(0, i);
+        break;
+      }
+    }
+  }
+  // Keep what follows the last "::" outside template arguments.
+  int angle = 0;
+  for (size_t i = symbol.size(); i-- > 0;) {
+    if (symbol[i] == '>') ++angle;
+    if (symbol[i] == '<') --angle;
+    if (angle == 0 && symbol[i] == ':' && i > 0 && symbol[i - 1] == ':') {
+      return symbol.substr(i + 1);
+    }
+  }
+  return symbol;
+}
+
 // A name from a frame, printable: escaped and cut to a sane length.
 std::string printable(std::string_view name) {
   constexpr size_t kMax = 200;
@@ -137,8 +164,7 @@ std::string_view task_name_of(const void* address) {
   std::string_view name = registry().name_of(address, ambiguous);
   if (name.empty()) {
     std::string symbol = symbol_of(address);
-    std::string_view bare =
-        std::string_view(symbol).substr(0, symbol.find('('));
+    std::string_view bare = unqualified(symbol);
     throw UnregisteredTaskError(absl::StrCat(
         "function ", symbol,
         " is not registered as a task, so it cannot run in another process: "
