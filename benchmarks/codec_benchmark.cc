@@ -8,8 +8,8 @@
 // a std::streambuf where the library wants a stream) and reads from a
 // span, so the figures compare the encoders, not the buffers.
 //
-//   ./bazelw run -c opt //benchmarks:codec -- --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   ./bazelw run -c opt //benchmarks:codec -- --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one line)
 //
 // The lines read "BM_<Encode|Decode>/<codec>/<shape>".
 

@@ -2,14 +2,15 @@
 //
 // Notes about the implementation
 //
-// The registry maps a type_info (the exception's dynamic type, which the
-// C++ runtime reports for the exception being handled:
-// abi::__cxa_current_exception_type) to a name and a factory, and the name
-// back to the factory. The executing side encodes the exact dynamic type's
-// registered name; the caller looks that name up and calls the factory with
-// the message. Matching the exact type (instead of trying `catch (const T&)`
-// clauses one registered type after another) is what makes "derived-most
-// first" hold without ordering the registered types by inheritance.
+// The registry (internal/registry.h: lookups take no lock) maps a type_info
+// (the exception's dynamic type, which the C++ runtime reports for the
+// exception being handled: abi::__cxa_current_exception_type) to a name and a
+// factory, and the name back to the factory. The executing side encodes the
+// exact dynamic type's registered name; the caller looks that name up and calls
+// the factory with the message. Matching the exact type (instead of trying
+// `catch (const T&)` clauses one registered type after another) is what makes
+// "derived-most first" hold without ordering the registered types by
+// inheritance.
 //
 // Exception frame (codec wire format): uint8 version (1), uint8 kind
 // (0: unregistered -> RemoteError, 1: registered type, 2: a RemoteError
@@ -25,7 +26,6 @@
 #include <ios>
 #include <memory>
 #include <new>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <typeindex>
@@ -33,10 +33,9 @@
 #include <utility>
 #include <variant>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "ipc/internal/registry.h"
 
 namespace concurrent {
 namespace {
@@ -58,42 +57,25 @@ std::string describe(const std::string& type_name, const std::string& message,
   return s;
 }
 
-struct RegisteredException {
-  std::string name;
+struct ExceptionRegistration {
+  const std::type_info* type;
   internal::ExceptionFactory factory;
 };
 
-class ExceptionRegistry {
- public:
-  void add(const std::type_info& type, internal::ExceptionFactory factory) {
-    std::string name = internal::demangled_name(type);
-    absl::MutexLock lock(&mu_);
-    by_name_.try_emplace(name, factory);
-    by_type_.try_emplace(std::type_index(type),
-                         RegisteredException{std::move(name), factory});
+// What readers see: the registered name of each type, and the factory of
+// each name.
+struct ExceptionIndex {
+  void add(const ExceptionRegistration& r) {
+    std::string name = internal::demangled_name(*r.type);
+    by_name.try_emplace(name, r.factory);
+    by_type.try_emplace(std::type_index(*r.type), std::move(name));
   }
-
-  // The registered name of exactly `type`, if any.
-  std::optional<std::string> name_of(const std::type_info& type) const {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = by_type_.find(std::type_index(type));
-    if (it == by_type_.end()) return std::nullopt;
-    return it->second.name;
-  }
-
-  internal::ExceptionFactory factory_of(const std::string& name) const {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : it->second;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::type_index, RegisteredException> by_type_
-      ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, internal::ExceptionFactory> by_name_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::type_index, std::string> by_type;
+  absl::flat_hash_map<std::string, internal::ExceptionFactory> by_name;
 };
+
+using ExceptionRegistry =
+    internal::Registry<ExceptionRegistration, ExceptionIndex>;
 
 ExceptionRegistry& registry() {
   // Never destroyed: workers may encode exceptions during exit.
@@ -138,9 +120,11 @@ Frame current_frame(std::string_view function_name) {
     f.type_name = "unknown exception";
     return f;
   }
-  if (std::optional<std::string> name = registry().name_of(*type)) {
+  const ExceptionIndex& index = registry().index();
+  if (auto it = index.by_type.find(std::type_index(*type));
+      it != index.by_type.end()) {
     f.kind = Kind::kRegistered;
-    f.type_name = *std::move(name);
+    f.type_name = it->second;
   } else {
     f.type_name = internal::demangled_name(*type);
   }
@@ -177,9 +161,10 @@ std::exception_ptr decode_exception(std::span<const std::byte> bytes) noexcept {
       in.fail(absl::StrCat("exception frame of unknown kind ", kind));
     }
     if (kind == static_cast<uint8_t>(Kind::kRegistered)) {
-      if (internal::ExceptionFactory make =
-              registry().factory_of(f.type_name)) {
-        return make(f.message);
+      const ExceptionIndex& index = registry().index();
+      if (auto it = index.by_name.find(f.type_name);
+          it != index.by_name.end()) {
+        return it->second(f.message);
       }
       // Registered in the worker's binary but not here (a newer binary).
     }
@@ -221,7 +206,7 @@ bool encode_exception(std::exception_ptr e, std::string_view function_name,
 
 bool register_exception_type(const std::type_info& type,
                              ExceptionFactory factory) {
-  registry().add(type, factory);
+  registry().add(ExceptionRegistration{&type, factory});
   return true;
 }
 

@@ -4,12 +4,14 @@
 //
 // Registrations run during static initialisation, in any order across
 // files, so the registry is a function-local static that is never destroyed
-// (a worker may still invoke tasks while static destructors run). It keeps
-// two maps: name -> (invoker, address) for the executing side, and
-// address -> name for the submitting side, which only has a function
-// pointer. Names are views of the compiler's __PRETTY_FUNCTION__ strings
-// (static storage). Two different addresses under one name mark the name
-// ambiguous; both sides then refuse it rather than run the wrong function.
+// (a worker may still invoke tasks while static destructors run). Lookups
+// take no lock (internal/registry.h): a worker forked while another thread
+// of the parent was submitting finds no lock held. The index keeps two maps:
+// name -> (invoker, address) for the executing side, and address -> name for
+// the submitting side, which only has a function pointer. Names are views of
+// the compiler's __PRETTY_FUNCTION__ strings (static storage). Two different
+// addresses under one name mark the name ambiguous; both sides then refuse it
+// rather than run the wrong function.
 //
 // Naming an unregistered function: absl::Symbolize reads the ELF symbol
 // table of the object that holds the address (the executable's own .symtab
@@ -25,13 +27,12 @@
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
+#include "ipc/internal/registry.h"
 
 namespace concurrent {
 
@@ -40,49 +41,34 @@ UnknownTaskError::~UnknownTaskError() = default;
 
 namespace {
 
+struct TaskRegistration {
+  std::string_view name;
+  const void* address;
+  internal::TaskInvoker invoker;
+};
+
 struct TaskEntry {
   internal::TaskInvoker invoker;
   const void* address;
   bool ambiguous;
 };
 
-class TaskRegistry {
- public:
-  void add(std::string_view name, const void* address,
-           internal::TaskInvoker invoker) {
-    absl::MutexLock lock(&mu_);
-    by_address_.try_emplace(address, name);
+// What readers see: name -> entry for the executing side, address -> name
+// for the submitting side.
+struct TaskIndex {
+  void add(const TaskRegistration& r) {
+    by_address.try_emplace(r.address, r.name);
     auto [it, inserted] =
-        by_name_.try_emplace(name, TaskEntry{invoker, address, false});
-    if (!inserted && it->second.address != address) it->second.ambiguous = true;
+        by_name.try_emplace(r.name, TaskEntry{r.invoker, r.address, false});
+    if (!inserted && it->second.address != r.address) {
+      it->second.ambiguous = true;
+    }
   }
-
-  // The name of the function at `address`; nullopt-like empty view if none.
-  // Sets `ambiguous` if the name is shared.
-  std::string_view name_of(const void* address, bool& ambiguous) const {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = by_address_.find(address);
-    if (it == by_address_.end()) return {};
-    ambiguous = by_name_.at(it->second).ambiguous;
-    return it->second;
-  }
-
-  // The invoker registered under `name`; null if none.
-  internal::TaskInvoker find(std::string_view name, bool& ambiguous) const {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) return nullptr;
-    ambiguous = it->second.ambiguous;
-    return it->second.invoker;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string_view, TaskEntry> by_name_
-      ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<const void*, std::string_view> by_address_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string_view, TaskEntry> by_name;
+  absl::flat_hash_map<const void*, std::string_view> by_address;
 };
+
+using TaskRegistry = internal::Registry<TaskRegistration, TaskIndex>;
 
 TaskRegistry& registry() {
   static auto* r = new TaskRegistry;
@@ -155,14 +141,14 @@ namespace internal {
 
 bool register_task_entry(std::string_view name, const void* address,
                          TaskInvoker invoker) {
-  registry().add(name, address, invoker);
+  registry().add(TaskRegistration{name, address, invoker});
   return true;
 }
 
 std::string_view task_name_of(const void* address) {
-  bool ambiguous = false;
-  std::string_view name = registry().name_of(address, ambiguous);
-  if (name.empty()) {
+  const TaskIndex& index = registry().index();
+  auto it = index.by_address.find(address);
+  if (it == index.by_address.end()) {
     std::string symbol = symbol_of(address);
     std::string_view bare = unqualified(symbol);
     throw UnregisteredTaskError(absl::StrCat(
@@ -171,7 +157,8 @@ std::string_view task_name_of(const void* address) {
         "add CONCURRENT_REGISTER_TASK(",
         to_absl(bare), ") at namespace scope in the file that defines it"));
   }
-  if (ambiguous) {
+  const std::string_view name = it->second;
+  if (index.by_name.at(name).ambiguous) {
     throw UnregisteredTaskError(absl::StrCat(
         "task name ", to_absl(name),
         " is registered by two different functions (static or "
@@ -190,20 +177,20 @@ bool invoke_registered(std::string_view name, std::span<const std::byte> args,
                        Buffer& out) noexcept {
   const size_t start = out.size();
   try {
-    bool ambiguous = false;
-    TaskInvoker invoker = registry().find(name, ambiguous);
-    if (invoker == nullptr) {
+    const TaskIndex& index = registry().index();
+    auto it = index.by_name.find(name);
+    if (it == index.by_name.end()) {
       throw UnknownTaskError(absl::StrCat(
           "no task named \"", printable(name),
           "\" is registered in this binary (a task of another build of the "
           "program, or a corrupt frame)"));
     }
-    if (ambiguous) {
+    if (it->second.ambiguous) {
       throw UnknownTaskError(absl::StrCat(
           "task name \"", printable(name),
           "\" is registered by two different functions: rename one"));
     }
-    invoker(args, out);
+    it->second.invoker(args, out);
     return true;
   } catch (...) {
     out.truncate(start);

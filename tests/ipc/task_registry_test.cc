@@ -2,8 +2,12 @@
 
 #include "ipc/task_registry.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -13,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -294,6 +299,77 @@ TEST(TaskRegistryTest, ResultTooLargeForTheBuffer) {
   EXPECT_EQ(reply.size(), 0u);
   EXPECT_THROW(std::rethrow_exception(decode_exception(reply.bytes())),
                CodecError);
+}
+
+// --- Concurrency -----------------------------------------------------------
+
+int64_t registered_late(int64_t x) { return x + 1; }
+
+// Lookups from several threads while a task is registered at run time (as
+// dlopen would); ThreadSanitizer checks the lock-free read path.
+TEST(TaskRegistryTest, ConcurrentLookupsAndLateRegistration) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        ASSERT_EQ(call_by_name(&math::add, 1, 2), 3);
+        calls.fetch_add(1);
+      }
+    });
+  }
+  while (calls.load() < 100) std::this_thread::yield();
+  EXPECT_THROW(task_name(&registered_late), UnregisteredTaskError);
+  concurrent::internal::register_task<&registered_late>();
+  EXPECT_EQ(call_by_name(&registered_late, 41), 42);
+  const int seen = calls.load();
+  while (calls.load() < seen + 100) std::this_thread::yield();
+  stop = true;
+  for (auto& t : readers) t.join();
+}
+
+// A child forked while other threads of the parent are looking tasks up
+// can invoke tasks at once: the read path holds no lock that the fork could
+// copy in a held state.
+TEST(TaskRegistryTest, ForkedChildInvokesWhileParentLooksUp) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) ASSERT_EQ(call_by_name(&math::add, 2, 2), 4);
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Buffer call;
+      const std::string_view name = encode_call(call, &math::add, 20, 22);
+      Buffer reply;
+      const bool ok = invoke_registered(name, call.bytes(), reply) &&
+                      decode_result<int64_t>(reply.bytes()) == 42;
+      _exit(ok ? 0 : 1);
+    }
+    // Bounded wait: a hung child is killed and fails the test.
+    int status = 0;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    pid_t done = 0;
+    while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (done == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << "forked child " << i << " hung";
+      break;
+    }
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
 }
 
 // --- Exceptions ------------------------------------------------------------
