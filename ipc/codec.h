@@ -83,11 +83,14 @@
 //
 // Copies of large data: encoding a std::vector<T> or std::string of
 // trivially copyable T makes one memcpy from the vector into the buffer;
-// decoding makes one memcpy from the span into the new vector (a vector
-// whose elements land misaligned in memory, because the span does not start
-// at the alignment its buffer had, is zero-filled first, then copied). A
-// 64 MiB vector thus costs one memcpy each way, plus the buffer's growth if
-// its capacity was too small (`Buffer::reserve` avoids it).
+// decoding makes one memcpy from the span into the new vector, with no zero
+// fill. A 64 MiB vector thus costs one memcpy each way, plus the buffer's
+// growth if its capacity was too small (`Buffer::reserve` avoids it). The
+// no-zero-fill decode needs the elements aligned in memory: the encoder pads
+// them to alignof(T) at their address in the buffer, so a transport that
+// keeps each encoding at the same address modulo 16 (Buffer storage and the
+// span both 16-byte aligned, say) gets it; other spans decode correctly
+// through a zero fill and a copy.
 //
 // Trivially copyable types are copied as bytes, whatever they hold: a
 // pointer or a view inside a struct (`const char*`, `std::string_view`, an
@@ -191,7 +194,8 @@ class Buffer {
   // max(min_capacity, 2 * capacity()) bytes. An override must call
   // set_storage() with storage of at least `min_capacity` bytes whose first
   // size() bytes are the buffer's bytes, or throw (CodecError for "too
-  // large").
+  // large"). Storage aligned to 16 bytes keeps large vectors on the one-copy
+  // decode path (see "Copies of large data" above).
   virtual void grow(size_t min_capacity);
 
   // Points the buffer at `capacity` bytes at `data`; size() is kept.

@@ -9,7 +9,8 @@
 // Registrations append to a list under a mutex; the next read after a
 // registration rebuilds the index from the list (under the mutex) and
 // publishes it. Replaced indexes are never freed (a reader may still hold
-// one): there is one per burst of registrations, in practice one.
+// one) but stay linked from the current one: there is one per burst of
+// registrations, in practice one.
 //
 // Thread-safe.
 
@@ -49,6 +50,7 @@ class Registry {
       auto* fresh = new Published;
       for (const Registration& r : all_) fresh->index.add(r);
       fresh->registrations = all_.size();
+      fresh->replaced = p;  // kept: a reader may still use it
       published_.store(fresh, std::memory_order_release);
       p = fresh;
     }
@@ -59,6 +61,7 @@ class Registry {
   struct Published {
     Index index;
     size_t registrations = 0;
+    const Published* replaced = nullptr;
   };
 
   absl::Mutex mu_;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -269,6 +270,18 @@ TEST(CodecTest, LargeVector) {
   encode(b, v);
   EXPECT_LE(b.size(), v.size() * sizeof(int64_t) + 8 + 1 + 8);
   EXPECT_EQ(decode<std::vector<int64_t>>(b.bytes()), v);
+}
+
+// The example of docs/ipc.md ("Serialization"), with its output.
+TEST(CodecTest, GuideExample) {
+  concurrent::Buffer buffer;
+  concurrent::encode(buffer, Order{"ACME", {1.5, 2.5}, 10});
+  Order copy = concurrent::decode<Order>(buffer.bytes());
+  char line[64];
+  std::snprintf(line, sizeof line, "%s %zu %d (%zu bytes)\n",
+                copy.symbol.c_str(), copy.prices.size(), *copy.quantity,
+                buffer.size());
+  EXPECT_STREQ(line, "ACME 2 10 (45 bytes)\n");
 }
 
 // --- Buffer -------------------------------------------------------------
