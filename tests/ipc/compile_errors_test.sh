@@ -11,33 +11,27 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 preamble() {
-    echo '#include <functional>'
-    echo '#include "ipc/codec.h"'
-    echo '#include "ipc/task_registry.h"'
-    echo 'int add(int a, int b) { return a + b; }'
-    echo 'CONCURRENT_REGISTER_TASK(add);'
-    echo 'struct W { int m(int x) { return x; } };'
-    echo 'concurrent::Buffer b;'
+  echo '#include <functional>'
+  echo '#include "ipc/codec.h"'
+  echo '#include "ipc/task_registry.h"'
+  echo 'int add(int a, int b) { return a + b; }'
+  echo 'CONCURRENT_REGISTER_TASK(add);'
+  echo 'struct W { int m(int x) { return x; } };'
+  echo 'concurrent::Buffer b;'
 }
 
-# expect_error NAME EXPECTED_TEXT <<< SNIPPET
+names=()
+declare -A expected
+
+# expect_error NAME EXPECTED_TEXT <<< SNIPPET: NAME must not compile, and the
+# compiler must say EXPECTED_TEXT. (Compiled later, in parallel.)
 expect_error() {
-  local name=$1 expected=$2
+  names+=("$1")
+  expected[$1]=$2
   {
     preamble
     cat
-  } >"$tmp/$name.cc"
-  if "$cxx" -std=c++20 -fsyntax-only -I. "$tmp/$name.cc" >"$tmp/$name.log" 2>&1; then
-    echo "FAIL $name: compiled, expected an error containing: $expected"
-    failures=$((failures + 1))
-  elif ! grep -qF -- "$expected" "$tmp/$name.log"; then
-    echo "FAIL $name: the error does not say: $expected"
-    head -20 "$tmp/$name.log"
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-    passed=$((passed + 1))
-  fi
+  } >"$tmp/$1.cc"
 }
 
 # The control: the preamble and a valid call compile.
@@ -45,14 +39,6 @@ expect_error() {
   preamble
   echo 'void f() { concurrent::encode_call(b, &add, 1, 2); }'
 } >"$tmp/control.cc"
-if "$cxx" -std=c++20 -fsyntax-only -I. "$tmp/control.cc" >"$tmp/control.log" 2>&1; then
-  echo "ok   control (a valid call compiles)"
-  passed=$((passed + 1))
-else
-  echo "FAIL control: a valid call does not compile"
-  head -20 "$tmp/control.log"
-  failures=$((failures + 1))
-fi
 
 fn_object="a lambda, std::function or other function object cannot cross a process boundary"
 
@@ -97,6 +83,34 @@ expect_error encode_string_view "this type cannot cross a process boundary" <<'C
 #include <string_view>
 void f() { concurrent::encode(b, std::string_view("x")); }
 CC
+
+# Compile everything, as many at once as there are CPUs.
+export cxx tmp
+printf '%s\n' control "${names[@]}" |
+  xargs -P "$(nproc)" -I{} sh -c \
+    '"$cxx" -std=c++20 -fsyntax-only -I. "$tmp/{}.cc" >"$tmp/{}.log" 2>&1; echo $? >"$tmp/{}.rc"'
+
+if [[ $(cat "$tmp/control.rc") == 0 ]]; then
+  echo "ok   control (a valid call compiles)"
+  passed=$((passed + 1))
+else
+  echo "FAIL control: a valid call does not compile"
+  head -20 "$tmp/control.log"
+  failures=$((failures + 1))
+fi
+for name in "${names[@]}"; do
+  if [[ $(cat "$tmp/$name.rc") == 0 ]]; then
+  echo "FAIL $name: compiled, expected an error containing: ${expected[$name]}"
+    failures=$((failures + 1))
+  elif ! grep -qF -- "${expected[$name]}" "$tmp/$name.log"; then
+  echo "FAIL $name: the error does not say: ${expected[$name]}"
+    head -20 "$tmp/$name.log"
+    failures=$((failures + 1))
+  else
+  echo "ok   $name"
+    passed=$((passed + 1))
+  fi
+done
 
 echo "$passed passed, $failures failed"
 ((failures == 0))
