@@ -238,8 +238,8 @@ SwitchRateResult switch_rate(absl::Duration interval, absl::Duration duration,
   return r;
 }
 
-double convoy(GilPolicy policy, absl::Duration interval, absl::Duration duration,
-              bool behind_cpu_bound) {
+double convoy(GilPolicy policy, absl::Duration interval,
+              absl::Duration duration, bool behind_cpu_bound) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
     throw std::runtime_error("convoy: socketpair failed");

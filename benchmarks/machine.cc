@@ -52,8 +52,8 @@ Machine this_machine() {
   utsname u;
   m.kernel = uname(&u) == 0 ? absl::StrCat(u.sysname, " ", u.release)
                             : std::string("unknown");
-  m.date = absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::Now(),
-                            absl::UTCTimeZone());
+  m.date =
+      absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::Now(), absl::UTCTimeZone());
   double load[1];
   if (getloadavg(load, 1) == 1) m.load_average = load[0];
   return m;

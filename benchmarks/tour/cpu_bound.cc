@@ -67,9 +67,8 @@ int64_t calibrate(double target) {
     const double dt = since(start);
     if (dt > 0.02 || n > (int64_t{1} << 40)) {
       // The cost grows as about n^1.5 (trial division up to sqrt).
-      return std::max<int64_t>(1000,
-                               static_cast<int64_t>(n * std::pow(target / dt,
-                                                                 1 / 1.5)));
+      return std::max<int64_t>(
+          1000, static_cast<int64_t>(n * std::pow(target / dt, 1 / 1.5)));
     }
     n *= 2;
   }
@@ -190,9 +189,9 @@ ExperimentResult run_cpu(Context& ctx) {
       "run's",
       primes));
   if (py != nullptr && storage.contains("n")) {
-    r.notes.push_back(absl::StrCat(
-        "CPython counts the primes below ", storage["n"].dump(),
-        " per task (calibrated to the same ", o.unit_ms, " ms)"));
+    r.notes.push_back(
+        absl::StrCat("CPython counts the primes below ", storage["n"].dump(),
+                     " per task (calibrated to the same ", o.unit_ms, " ms)"));
   }
 
   // The claim: under the GIL, threads give no speedup to CPU-bound work;
@@ -204,15 +203,19 @@ ExperimentResult run_cpu(Context& ctx) {
   r.claim.statement =
       "the GIL keeps CPU-bound threads at about 1x; without it they scale";
   if (ceiling < 1.3) {
-    r.claim.evidence = absl::StrCat(
-        "two bare processes reached only ", format_ratio(ceiling),
-        ": this machine had no second CPU to give in this run");
+    r.claim.evidence =
+        absl::StrCat("two bare processes reached only ", format_ratio(ceiling),
+                     ": this machine had no second CPU to give in this run");
   } else {
     r.claim.holds = with_gil <= 1.25 && without >= 0.85 * ceiling;
-    r.claim.evidence = absl::StrCat(
-        "2 threads: ", format_ratio(with_gil), " with the GIL (the bar: at "
-        "most 1.25x), ", format_ratio(without), " without it (the bar: 85% "
-        "of the ", format_ratio(ceiling), " two bare processes reached)");
+    r.claim.evidence =
+        absl::StrCat("2 threads: ", format_ratio(with_gil),
+                     " with the GIL (the bar: at "
+                     "most 1.25x), ",
+                     format_ratio(without),
+                     " without it (the bar: 85% "
+                     "of the ",
+                     format_ratio(ceiling), " two bare processes reached)");
   }
   if (t.rows[1].cpython.ratio) {
     absl::StrAppend(&r.claim.evidence, "; CPython's 2 threads: ",

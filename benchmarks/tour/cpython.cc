@@ -56,9 +56,9 @@ CPython CPython::find(const TourOptions& options, const char* argv0) {
     py.script_ = absl::StrCat(argv0, ".runfiles/concurrent/", kScript);
   }
   if (access(py.script_.c_str(), R_OK) != 0) {
-    py.description_ = absl::StrCat(
-        "not run: ", kScript, " not found beside the binary; the CPython "
-        "column is empty");
+    py.description_ = absl::StrCat("not run: ", kScript,
+                                   " not found beside the binary; the CPython "
+                                   "column is empty");
     return py;
   }
   std::string version;
@@ -77,10 +77,11 @@ CPython CPython::find(const TourOptions& options, const char* argv0) {
     return py;
   }
   // "CPython 3.11.2 /usr/bin/python3" -> "CPython 3.11.2 (/usr/bin/python3)"
-  std::vector<std::string> parts = absl::StrSplit(version, absl::MaxSplits(' ', 2));
-  py.description_ = parts.size() == 3
-                        ? absl::StrCat(parts[0], " ", parts[1], " (", parts[2], ")")
-                        : version;
+  std::vector<std::string> parts =
+      absl::StrSplit(version, absl::MaxSplits(' ', 2));
+  py.description_ = parts.size() == 3 ? absl::StrCat(parts[0], " ", parts[1],
+                                                     " (", parts[2], ")")
+                                      : version;
   py.python_ = options.python_bin;
   py.available_ = true;
   return py;

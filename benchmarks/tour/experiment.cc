@@ -60,8 +60,8 @@ const nlohmann::json* run_cpython(Context& ctx, std::vector<std::string> args,
   std::string error;
   std::optional<nlohmann::json> j = ctx.cpython.run(args, &error);
   if (!j || !j->contains("rows")) {
-    result.notes.push_back(absl::StrCat(
-        "CPython: ", j ? "tour.py printed no \"rows\"" : error));
+    result.notes.push_back(
+        absl::StrCat("CPython: ", j ? "tour.py printed no \"rows\"" : error));
     return nullptr;
   }
   storage = std::move(*j);

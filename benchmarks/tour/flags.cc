@@ -21,7 +21,7 @@ struct Flag {
 };
 
 std::function<std::string(const std::string&)> int_flag(int* target, int min,
-                                                         int max) {
+                                                        int max) {
   return [=](const std::string& v) -> std::string {
     int n = 0;
     if (!absl::SimpleAtoi(v, &n) || n < min || n > max) {
@@ -33,8 +33,7 @@ std::function<std::string(const std::string&)> int_flag(int* target, int min,
   };
 }
 
-std::vector<Flag> flags(const std::vector<std::string>& known,
-                        TourOptions& o) {
+std::vector<Flag> flags(const std::vector<std::string>& known, TourOptions& o) {
   return {
       {"quick", nullptr,
        "small sizes and one repetition: the whole tour in under 10 s",
@@ -165,7 +164,8 @@ std::string usage(const std::vector<std::string>& experiments) {
     if (left.size() < 22) left.resize(22, ' ');
     absl::StrAppend(&out, left, " ", f.help, "\n");
   }
-  absl::StrAppend(&out, "  --help                 this message\n\nExperiments:\n");
+  absl::StrAppend(&out,
+                  "  --help                 this message\n\nExperiments:\n");
   for (size_t i = 0; i < experiments.size(); ++i) {
     absl::StrAppend(&out, "  ", i + 1, ". ", experiments[i], "\n");
   }

@@ -24,14 +24,14 @@ namespace concurrent::tour {
 struct TourOptions {
   // Experiment ids in the order given; empty means all, in registry order.
   std::vector<std::string> experiments;
-  bool quick = false;    // smaller sizes, one repetition: under 10 s
-  std::string out_dir;   // empty: $TMPDIR/concurrent-tour (or /tmp/...)
-  int repetitions = 0;   // 0: 3, or 1 with --quick
-  int files = 20;        // experiment 1: files to download
-  int delay_ms = 0;      // experiment 1: server delay; 0: 100, 20 with --quick
-  int cpu_tasks = 4;     // experiment 2: CPU-bound tasks (even)
-  int unit_ms = 0;       // experiment 2: one task's time; 0: 100, 25 quick
-  bool python = true;    // run CPython's side where python3 exists
+  bool quick = false;   // smaller sizes, one repetition: under 10 s
+  std::string out_dir;  // empty: $TMPDIR/concurrent-tour (or /tmp/...)
+  int repetitions = 0;  // 0: 3, or 1 with --quick
+  int files = 20;       // experiment 1: files to download
+  int delay_ms = 0;     // experiment 1: server delay; 0: 100, 20 with --quick
+  int cpu_tasks = 4;    // experiment 2: CPU-bound tasks (even)
+  int unit_ms = 0;      // experiment 2: one task's time; 0: 100, 25 quick
+  bool python = true;   // run CPython's side where python3 exists
   std::string python_bin = "python3";
 };
 

@@ -121,13 +121,12 @@ ExperimentResult run_gil(Context& ctx) {
       "(the bar: at most a fifth), ", format_value(fair, Unit::kPerSecond),
       " with the fair GIL (the bar: 5x the new GIL's)");
   if (convoy.rows[1].cpython.value && convoy.rows[0].cpython.value) {
-    absl::StrAppend(&r.claim.evidence, "; CPython: ",
-                    format_value(*convoy.rows[0].cpython.value,
-                                 Unit::kPerSecond),
-                    " alone, ",
-                    format_value(*convoy.rows[1].cpython.value,
-                                 Unit::kPerSecond),
-                    " behind");
+    absl::StrAppend(
+        &r.claim.evidence, "; CPython: ",
+        format_value(*convoy.rows[0].cpython.value, Unit::kPerSecond),
+        " alone, ",
+        format_value(*convoy.rows[1].cpython.value, Unit::kPerSecond),
+        " behind");
   }
   r.tables.push_back(std::move(handoff));
   r.tables.push_back(std::move(convoy));

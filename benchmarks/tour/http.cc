@@ -35,8 +35,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() {
     http::async_read(socket_, buffer_, request_,
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 size_t) {
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (!ec) self->on_request();
                      });
   }
@@ -125,7 +124,8 @@ std::string file_content(int i) {
   const int size = 1024 + 311 * i;
   std::string s(static_cast<size_t>(size), '\0');
   for (int k = 0; k < size; ++k) {
-    s[static_cast<size_t>(k)] = static_cast<char>((31 * i + 7 * k + (k >> 8)) & 0xff);
+    s[static_cast<size_t>(k)] =
+        static_cast<char>((31 * i + 7 * k + (k >> 8)) & 0xff);
   }
   return s;
 }
@@ -188,8 +188,8 @@ std::string http_get(uint16_t port, const std::string& target) {
   beast::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   if (response.result() != http::status::ok) {
-    throw std::runtime_error(absl::StrCat("GET ", target, ": HTTP ",
-                                          response.result_int()));
+    throw std::runtime_error(
+        absl::StrCat("GET ", target, ": HTTP ", response.result_int()));
   }
   return std::move(response.body());
 }

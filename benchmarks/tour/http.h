@@ -39,7 +39,7 @@ std::string file_content(int i);
 class FileServer {
  public:
   struct Options {
-    int files = 20;                                // /flags/00 .. /flags/NN
+    int files = 20;                                  // /flags/00 .. /flags/NN
     absl::Duration delay = absl::Milliseconds(100);  // before each response
   };
 

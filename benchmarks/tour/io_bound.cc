@@ -78,8 +78,8 @@ ExperimentResult run_io(Context& ctx) {
       "median of %d",
       o.files, o.delay_ms, o.repetitions);
 
-  FileServer server({.files = o.files,
-                     .delay = absl::Milliseconds(o.delay_ms)});
+  FileServer server(
+      {.files = o.files, .delay = absl::Milliseconds(o.delay_ms)});
   const uint16_t port = server.port();
 
   const std::string seq_name = "sequential";
@@ -104,14 +104,13 @@ ExperimentResult run_io(Context& ctx) {
   t.rows.push_back({pooln, Unit::kSeconds, measured(pn), {}});
   t.rows.push_back(unavailable_row(
       absl::StrCat("aio: ", many, " coroutine tasks"), "concurrent::aio"));
-  t.rows.push_back(
-      unavailable_row("aio + run_in_executor", "concurrent::aio"));
+  t.rows.push_back(unavailable_row("aio + run_in_executor", "concurrent::aio"));
 
   nlohmann::json storage;
   const nlohmann::json* py = run_cpython(
       ctx,
-      {"io", "--port", std::to_string(port), "--files",
-       std::to_string(o.files), "--workers", absl::StrCat("4,", many)},
+      {"io", "--port", std::to_string(port), "--files", std::to_string(o.files),
+       "--workers", absl::StrCat("4,", many)},
       r, storage);
   fill_cpython(t, py);
   set_speedups(t);
@@ -136,9 +135,9 @@ ExperimentResult run_io(Context& ctx) {
       " and ", format_ratio(sn), " faster than one (the bar: 70% of ",
       format_ratio(ideal4), " and ", format_ratio(idealn), ")");
   if (t.rows[2].cpython.ratio) {
-    absl::StrAppend(&r.claim.evidence, "; CPython: ",
-                    format_ratio(*t.rows[1].cpython.ratio), " and ",
-                    format_ratio(*t.rows[2].cpython.ratio));
+    absl::StrAppend(&r.claim.evidence,
+                    "; CPython: ", format_ratio(*t.rows[1].cpython.ratio),
+                    " and ", format_ratio(*t.rows[2].cpython.ratio));
   }
   r.tables.push_back(std::move(t));
   return r;

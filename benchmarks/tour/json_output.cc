@@ -50,10 +50,10 @@ std::string tour_json(const bench::Machine& m, const TourOptions& o,
     e["setup"] = r.setup;
     e["seconds"] = r.seconds;
     e["error"] = r.error;
-    e["claim"] = {{"statement", r.claim.statement},
-                  {"holds", r.claim.holds ? Json(*r.claim.holds)
-                                          : Json(nullptr)},
-                  {"evidence", r.claim.evidence}};
+    e["claim"] = {
+        {"statement", r.claim.statement},
+        {"holds", r.claim.holds ? Json(*r.claim.holds) : Json(nullptr)},
+        {"evidence", r.claim.evidence}};
     e["notes"] = r.notes;
     Json tables = Json::array();
     for (const Table& t : r.tables) {

@@ -31,8 +31,8 @@
 namespace concurrent::tour {
 
 // The JSON document (pretty-printed, ends with a newline).
-std::string tour_json(const bench::Machine& machine,
-                      const TourOptions& options, const std::string& cpython,
+std::string tour_json(const bench::Machine& machine, const TourOptions& options,
+                      const std::string& cpython,
                       const std::vector<ExperimentResult>& results);
 
 }  // namespace concurrent::tour

@@ -59,7 +59,8 @@ std::string write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << text;
   f.close();
-  return f ? "" : absl::StrCat("cannot write ", path, ": ", std::strerror(errno));
+  return f ? ""
+           : absl::StrCat("cannot write ", path, ": ", std::strerror(errno));
 }
 
 int tour_main(int argc, char** argv) {
@@ -114,9 +115,9 @@ int tour_main(int argc, char** argv) {
     }
     r.id = e->id;
     r.title = e->title;
-    r.seconds = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     progress.clear();
     std::fputs(report_section(i + 1, r).c_str(), stdout);
     std::fflush(stdout);
@@ -139,16 +140,15 @@ int tour_main(int argc, char** argv) {
   const std::string subtitle = absl::StrFormat(
       "%s, %d CPUs, %s, %s; CPython: %s", machine.cpu_model, machine.cpus,
       machine.kernel, machine.date, cpython.description());
-  std::string json_error =
-      write_file(json_path, tour_json(machine, options, cpython.description(),
-                                      results));
+  std::string json_error = write_file(
+      json_path, tour_json(machine, options, cpython.description(), results));
   std::string svg_error = write_file(svg_path, tour_svg(results, subtitle));
   std::printf(
       "\n%d experiment(s) in %.1f s: the claim holds in %d of %d judged%s.\n",
       count, total, holds, judged,
       failed ? absl::StrCat(", ", failed, " failed").c_str() : "");
-  std::printf("JSON: %s\n", json_error.empty() ? json_path.c_str()
-                                               : json_error.c_str());
+  std::printf("JSON: %s\n",
+              json_error.empty() ? json_path.c_str() : json_error.c_str());
   std::printf("plot: %s\n",
               svg_error.empty() ? svg_path.c_str() : svg_error.c_str());
   return failed || !json_error.empty() || !svg_error.empty() ? 1 : 0;

@@ -99,8 +99,9 @@ ExperimentResult run_overheads(Context& ctx) {
   }
   Collector collector(ctx.progress);
   benchmark::RunSpecifiedBenchmarks(
-      &collector, "^(RoundTrip|Latency)/(concurrent|std_future|boost_future|"
-                  "asio_future)(/|$)");
+      &collector,
+      "^(RoundTrip|Latency)/(concurrent|std_future|boost_future|"
+      "asio_future)(/|$)");
 
   Table rt;
   rt.title = "future round trip: create, set a value, result(), one thread";
@@ -109,8 +110,8 @@ ExperimentResult run_overheads(Context& ctx) {
   rt.rows.push_back(benchmark_row(collector, "Future", "RoundTrip/concurrent"));
   rt.rows.push_back(
       benchmark_row(collector, "std::future", "RoundTrip/std_future"));
-  rt.rows.push_back(benchmark_row(collector, "boost::future (v5)",
-                                  "RoundTrip/boost_future"));
+  rt.rows.push_back(
+      benchmark_row(collector, "boost::future (v5)", "RoundTrip/boost_future"));
 
   Table lat;
   lat.title = "submit -> result() on an idle pool of 2 workers";
@@ -118,9 +119,9 @@ ExperimentResult run_overheads(Context& ctx) {
   lat.ratio_header = "vs ours";
   lat.rows.push_back(
       benchmark_row(collector, "ThreadPoolExecutor", "Latency/concurrent"));
-  lat.rows.push_back(benchmark_row(
-      collector, "boost::asio::thread_pool + std::future",
-      "Latency/asio_future"));
+  lat.rows.push_back(benchmark_row(collector,
+                                   "boost::asio::thread_pool + std::future",
+                                   "Latency/asio_future"));
 
   Table proc;
   proc.title = "process pool of 2 workers";
@@ -147,7 +148,8 @@ ExperimentResult run_overheads(Context& ctx) {
     if (first.cpython.value && first.ours.value) {
       first.cpython.ratio = *first.cpython.value / *first.ours.value;
     }
-    for (size_t i = 1; i < t->rows.size(); ++i) t->rows[i].cpython.ratio.reset();
+    for (size_t i = 1; i < t->rows.size(); ++i)
+      t->rows[i].cpython.ratio.reset();
   }
 
   // The claim of issues 3 and 4: a Future round trip costs at most a third

@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "benchmarks/tour/report.h"
 
 namespace concurrent::tour {
@@ -33,28 +32,12 @@ double tick_step(double top) {
   return 10 * p;
 }
 
-// Splits `text` into lines of at most `width` characters at spaces.
-std::vector<std::string> wrap(const std::string& text, size_t width) {
-  std::vector<std::string> lines;
-  std::string line;
-  for (absl::string_view word : absl::StrSplit(text, ' ')) {
-    if (!line.empty() && line.size() + 1 + word.size() > width) {
-      lines.push_back(line);
-      line.clear();
-    }
-    absl::StrAppend(&line, line.empty() ? "" : " ", word);
-  }
-  if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
 void bar(std::string& svg, double x, double w, double y0, double scale,
          const std::optional<double>& ratio, const char* color) {
   if (!ratio) {
-    absl::StrAppend(&svg,
-                    absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" "
-                                    "class=\"na\">n/a</text>\n",
-                                    x + w / 2, y0 - 4));
+    absl::StrAppend(&svg, absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" "
+                                          "class=\"na\">n/a</text>\n",
+                                          x + w / 2, y0 - 4));
     return;
   }
   const double h = *ratio * scale;
@@ -96,11 +79,10 @@ void panel(std::string& svg, double top, const std::string& title,
                         "</text>\n",
                         kLeft - 6, y + 4, t));
   }
-  absl::StrAppend(&svg,
-                  absl::StrFormat("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                                  "y2=\"%.1f\" class=\"one\"/>\n",
-                                  kLeft, y0 - scale, kWidth - kRight,
-                                  y0 - scale));
+  absl::StrAppend(
+      &svg, absl::StrFormat("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                            "y2=\"%.1f\" class=\"one\"/>\n",
+                            kLeft, y0 - scale, kWidth - kRight, y0 - scale));
   const double group = plot_w / static_cast<double>(table.rows.size());
   const double bar_w = std::min(group * 0.32, 60.0);
   for (size_t i = 0; i < table.rows.size(); ++i) {
@@ -127,10 +109,14 @@ std::string tour_svg(const std::vector<ExperimentResult>& results,
   std::vector<std::pair<std::string, const Table*>> panels;
   for (size_t e = 0; e < results.size(); ++e) {
     for (const Table& t : results[e].tables) {
-      const bool any = std::any_of(t.rows.begin(), t.rows.end(), [](const Row& r) {
-        return r.ours.ratio || r.cpython.ratio;
-      });
-      if (!any) continue;
+      // A panel compares: it needs two bars at least.
+      const auto bars =
+          std::count_if(t.rows.begin(), t.rows.end(),
+                        [](const Row& r) { return r.ours.ratio.has_value(); }) +
+          std::count_if(t.rows.begin(), t.rows.end(), [](const Row& r) {
+            return r.cpython.ratio.has_value();
+          });
+      if (bars < 2) continue;
       std::string title = absl::StrCat(results[e].title);
       if (!t.title.empty()) absl::StrAppend(&title, ": ", t.title);
       absl::StrAppend(&title, " (", t.ratio_header, ")");
@@ -139,7 +125,8 @@ std::string tour_svg(const std::vector<ExperimentResult>& results,
   }
   const double header = 56;
   const double height =
-      header + kPanelHeight * static_cast<double>(std::max<size_t>(panels.size(), 1));
+      header +
+      kPanelHeight * static_cast<double>(std::max<size_t>(panels.size(), 1));
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
       "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "

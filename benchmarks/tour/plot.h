@@ -20,7 +20,8 @@
 
 namespace concurrent::tour {
 
-// The SVG document for `results` (tables without any ratio are left out);
+// The SVG document for `results` (tables with fewer than two ratios are
+// left out);
 // `subtitle` goes under the title (the machine and date).
 std::string tour_svg(const std::vector<ExperimentResult>& results,
                      const std::string& subtitle);

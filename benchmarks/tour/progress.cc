@@ -7,7 +7,9 @@
 namespace concurrent::tour {
 
 Progress::Progress(std::FILE* out, bool terminal)
-    : out_(out), terminal_(terminal), start_(std::chrono::steady_clock::now()) {}
+    : out_(out),
+      terminal_(terminal),
+      start_(std::chrono::steady_clock::now()) {}
 
 void Progress::begin(int index, int count, std::string_view experiment,
                      int steps) {

@@ -6,9 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace concurrent::tour {
 namespace {
+
+// The width that setup and claim lines wrap at (tables may be wider).
+constexpr size_t kWidth = 88;
 
 std::string cell_value(const Cell& cell, Unit unit) {
   if (cell.value) return format_value(*cell.value, unit);
@@ -32,7 +36,8 @@ std::string render_table(const Table& table) {
   }
   std::vector<size_t> width(5, 0);
   for (const auto& line : cells) {
-    for (size_t c = 0; c < 5; ++c) width[c] = std::max(width[c], line[c].size());
+    for (size_t c = 0; c < 5; ++c)
+      width[c] = std::max(width[c], line[c].size());
   }
   std::string out;
   for (size_t r = 0; r < cells.size(); ++r) {
@@ -74,6 +79,20 @@ std::string render_table(const Table& table) {
 
 }  // namespace
 
+std::vector<std::string> wrap(const std::string& text, size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      lines.push_back(line);
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
 std::string format_duration(double s) {
   const double a = std::fabs(s);
   if (a >= 1) return absl::StrFormat("%.2f s", s);
@@ -102,18 +121,30 @@ std::string format_ratio(double ratio) {
 
 std::string report_header(const bench::Machine& m, const std::string& cpython) {
   std::string load =
-      m.load_average >= 0 ? absl::StrFormat(", load average %.2f", m.load_average)
-                          : "";
-  return absl::StrCat(
-      "concurrent: the tour of \"concurrency with futures\"\n",
-      "machine: ", m.cpu_model, ", ", m.cpus, " CPUs (", m.usable_cpus,
-      " usable), ", m.kernel, "; ", m.date, load, "\n", "CPython: ", cpython,
-      "\n");
+      m.load_average >= 0
+          ? absl::StrFormat(", load average %.2f", m.load_average)
+          : "";
+  std::string out =
+      absl::StrCat("concurrent: the tour of \"concurrency with futures\"\n",
+                   "machine: ", m.cpu_model, ", ", m.cpus, " CPUs (",
+                   m.usable_cpus, " usable), ", m.kernel, "; ", m.date, load,
+                   "\n", "CPython: ", cpython, "\n");
+  if (m.usable_cpus > 0 && m.load_average > m.usable_cpus) {
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("warning: the load average (%.1f) exceeds the %d "
+                        "CPUs: other processes compete for them, so the "
+                        "timings and verdicts below are not representative\n",
+                        m.load_average, m.usable_cpus));
+  }
+  return out;
 }
 
 std::string report_section(int number, const ExperimentResult& r) {
-  std::string out =
-      absl::StrCat("\n", number, ". ", r.title, "\n   ", r.setup, "\n");
+  std::string out = absl::StrCat("\n", number, ". ", r.title, "\n");
+  for (const std::string& line : wrap(r.setup, kWidth)) {
+    absl::StrAppend(&out, "   ", line, "\n");
+  }
   if (!r.error.empty()) {
     absl::StrAppend(&out, "   FAILED: ", r.error, "\n");
     return out;
@@ -128,8 +159,10 @@ std::string report_section(int number, const ExperimentResult& r) {
   const char* verdict = !r.claim.holds.has_value() ? "cannot tell"
                         : *r.claim.holds           ? "holds"
                                                    : "does not hold";
-  absl::StrAppend(&out, "   => ", r.claim.statement, ": ", verdict, ". ",
-                  r.claim.evidence, "\n");
+  absl::StrAppend(&out, "   => ", r.claim.statement, ": ", verdict, ".\n");
+  for (const std::string& line : wrap(r.claim.evidence, kWidth - 3)) {
+    absl::StrAppend(&out, "      ", line, "\n");
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
 #define CONCURRENT_BENCHMARKS_TOUR_REPORT_H_
 
 #include <string>
+#include <vector>
 
 #include "benchmarks/machine.h"
 #include "benchmarks/tour/result.h"
@@ -20,6 +21,10 @@ std::string format_duration(double seconds);
 std::string format_value(double value, Unit unit);
 // "3.98x".
 std::string format_ratio(double ratio);
+
+// Splits `text` into lines of at most `width` characters at spaces (a word
+// longer than `width` gets a line of its own).
+std::vector<std::string> wrap(const std::string& text, size_t width);
 
 // The report's first lines: what runs, on which machine, with which CPython.
 std::string report_header(const bench::Machine& machine,

@@ -59,7 +59,7 @@ struct ExperimentResult {
   std::vector<Table> tables;
   std::vector<std::string> notes;  // lines shown under the tables
   Claim claim;
-  std::string error;  // non-empty if the experiment failed (then no tables)
+  std::string error;   // non-empty if the experiment failed (then no tables)
   double seconds = 0;  // how long the experiment took, ours and CPython's
 };
 

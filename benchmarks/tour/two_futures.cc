@@ -63,8 +63,8 @@ ExperimentResult run_futures(Context& ctx) {
   int raised_count = 0;
   bool value_every_time = true;
   for (int rep = 1; rep <= o.repetitions; ++rep) {
-    ctx.progress.step(absl::StrFormat("result(timeout) %d/%d", rep,
-                                      o.repetitions));
+    ctx.progress.step(
+        absl::StrFormat("result(timeout) %d/%d", rep, o.repetitions));
     absl::Notification go;
     Future<int> f = pool.submit([&go] {
       go.WaitForNotification();
@@ -118,35 +118,39 @@ ExperimentResult run_futures(Context& ctx) {
   t.title = "the blocking Future (concurrent.futures.Future)";
   t.value_header = "time";
   t.ratio_header = "x timeout";
-  Row timeout_row{absl::StrCat("result(timeout=",
-                               absl::FormatDuration(timeout),
+  Row timeout_row{absl::StrCat("result(timeout=", absl::FormatDuration(timeout),
                                ") on a pending future: TimeoutError"),
-                  Unit::kSeconds, measured(timed_out), {}};
+                  Unit::kSeconds,
+                  measured(timed_out),
+                  {}};
   timeout_row.ours.ratio =
       *timeout_row.ours.value / absl::ToDoubleSeconds(timeout);
   t.rows.push_back(std::move(timeout_row));
   t.rows.push_back({"result(timeout=500us) past its timeout (overshoot)",
-                    Unit::kSeconds, measured(overshoot), {}});
-  t.rows.push_back(
-      {"result() on a done future", Unit::kSeconds, measured({result_done}),
-       {}});
+                    Unit::kSeconds,
+                    measured(overshoot),
+                    {}});
+  t.rows.push_back({"result() on a done future",
+                    Unit::kSeconds,
+                    measured({result_done}),
+                    {}});
   t.rows.push_back(
       {"done() on a pending future", Unit::kSeconds, measured({poll}), {}});
   Table a;
   a.title = "the awaitable Future (asyncio.Future)";
   a.value_header = "time";
   a.ratio_header = "x timeout";
-  a.rows.push_back(unavailable_row("co_await on a done future",
-                                   "concurrent::aio"));
+  a.rows.push_back(
+      unavailable_row("co_await on a done future", "concurrent::aio"));
   a.rows.push_back(unavailable_row("wait_for(timeout=10ms): TimeoutError",
                                    "concurrent::aio"));
-  a.rows.push_back(unavailable_row("wrap_future: blocking -> awaitable",
-                                   "concurrent::aio"));
+  a.rows.push_back(
+      unavailable_row("wrap_future: blocking -> awaitable", "concurrent::aio"));
   for (Table* table : {&t, &a}) {
     for (Row& row : table->rows) row.cpython.missing = "-";
   }
-  r.notes.push_back(absl::StrCat("caught concurrent::TimeoutError: \"",
-                                 message, "\""));
+  r.notes.push_back(
+      absl::StrCat("caught concurrent::TimeoutError: \"", message, "\""));
 
   // The claim: result(timeout) blocks the caller until the timeout and then
   // raises TimeoutError, leaving the task to finish; result() then returns
@@ -159,9 +163,9 @@ ExperimentResult run_futures(Context& ctx) {
                   waited >= absl::ToDoubleSeconds(timeout);
   r.claim.evidence = absl::StrCat(
       "TimeoutError raised in ", raised_count, "/", o.repetitions,
-      " runs after a median of ",
-      format_duration(waited), " (timeout ", absl::FormatDuration(timeout),
-      "); result() then returned ", value_every_time ? "42" : "a wrong value",
+      " runs after a median of ", format_duration(waited), " (timeout ",
+      absl::FormatDuration(timeout), "); result() then returned ",
+      value_every_time ? "42" : "a wrong value",
       "; the awaitable side is not in this build");
   r.tables.push_back(std::move(t));
   r.tables.push_back(std::move(a));

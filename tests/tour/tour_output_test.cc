@@ -16,6 +16,7 @@
 namespace concurrent::tour {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -124,6 +125,32 @@ TEST(Result, SpeedupsPerSideAgainstTheFirstRow) {
   EXPECT_EQ(t.rows[2].needs, "concurrent::aio");
 }
 
+TEST(Report, Wrap) {
+  EXPECT_EQ(wrap("a bb ccc dddd", 6),
+            (std::vector<std::string>{"a bb", "ccc", "dddd"}));
+  EXPECT_EQ(wrap("  spaced   out ", 80),
+            (std::vector<std::string>{"spaced out"}));
+  EXPECT_EQ(wrap("toolongword x", 4),
+            (std::vector<std::string>{"toolongword", "x"}));
+  EXPECT_TRUE(wrap("", 10).empty());
+}
+
+TEST(Report, HeaderWarnsWhenTheMachineIsLoaded) {
+  bench::Machine m{.cpu_model = "cpu",
+                   .cpus = 2,
+                   .usable_cpus = 2,
+                   .kernel = "Linux",
+                   .date = "today",
+                   .load_average = 0.5};
+  EXPECT_THAT(
+      report_header(m, "CPython 3.11"),
+      AllOf(HasSubstr("cpu, 2 CPUs (2 usable), Linux; today"),
+            HasSubstr("CPython: CPython 3.11"), Not(HasSubstr("warning"))));
+  m.load_average = 7.5;
+  EXPECT_THAT(report_header(m, ""),
+              HasSubstr("warning: the load average (7.5) exceeds the 2 CPUs"));
+}
+
 TEST(Report, Formats) {
   EXPECT_EQ(format_duration(2.034), "2.03 s");
   EXPECT_EQ(format_duration(0.512), "512 ms");
@@ -141,9 +168,10 @@ TEST(Report, SectionHasTableUnavailableRowsAndVerdict) {
   EXPECT_THAT(s, HasSubstr("configuration"));
   EXPECT_THAT(s, HasSubstr("2.10 s"));
   EXPECT_THAT(s, HasSubstr("4.20x"));
-  EXPECT_THAT(s, HasSubstr("aio         not available in this build"));
+  EXPECT_THAT(s,
+              HasSubstr("\n   aio            not available in this build  "));
   EXPECT_THAT(s, HasSubstr("needs concurrent::aio"));
-  EXPECT_THAT(s, HasSubstr("=> threads help: holds. 4.2x\n"));
+  EXPECT_THAT(s, HasSubstr("   => threads help: holds.\n      4.2x\n"));
 
   ExperimentResult unknown = sample();
   unknown.claim.holds.reset();
@@ -158,8 +186,12 @@ TEST(Report, SectionHasTableUnavailableRowsAndVerdict) {
 }
 
 TEST(Json, ShapeAndNulls) {
-  bench::Machine m{.cpu_model = "cpu", .cpus = 2, .usable_cpus = 2,
-                   .kernel = "Linux", .date = "today", .load_average = 0.5};
+  bench::Machine m{.cpu_model = "cpu",
+                   .cpus = 2,
+                   .usable_cpus = 2,
+                   .kernel = "Linux",
+                   .date = "today",
+                   .load_average = 0.5};
   TourOptions o;
   o.repetitions = 3;
   const nlohmann::json j =
