@@ -138,6 +138,7 @@ struct FileServer::Impl {
     acceptor.set_option(asio::socket_base::reuse_address(true));
     acceptor.bind(endpoint);
     acceptor.listen(asio::socket_base::max_listen_connections);
+    port = acceptor.local_endpoint().port();  // before the thread uses it
     accept();
     thread = std::thread([this] { io.run(); });
   }
@@ -155,6 +156,7 @@ struct FileServer::Impl {
   std::vector<std::string> files;
   asio::io_context io;
   tcp::acceptor acceptor;
+  uint16_t port = 0;
   std::thread thread;
 };
 
@@ -167,7 +169,7 @@ FileServer::~FileServer() {
 }
 
 uint16_t FileServer::port() const {
-  return impl_->acceptor.local_endpoint().port();
+  return impl_->port;
 }
 
 std::string http_get(uint16_t port, const std::string& target) {
