@@ -290,8 +290,8 @@ def overheads(args):
             rows["ProcessPoolExecutor submit -> result"].append(
                 process_latency(pool, rounds // 10))
         # One run: 20,000 tasks take seconds on CPython.
-        rows["ProcessPoolExecutor, %d tasks: throughput" % tasks] = [
-            process_throughput(pool, tasks)]
+        name = "ProcessPoolExecutor, %dk tasks: throughput" % (tasks // 1000)
+        rows[name] = [process_throughput(pool, tasks)]
     return {"throughput_tasks": tasks, "rows": rows}
 
 

@@ -168,9 +168,7 @@ FileServer::~FileServer() {
   impl_->thread.join();
 }
 
-uint16_t FileServer::port() const {
-  return impl_->port;
-}
+uint16_t FileServer::port() const { return impl_->port; }
 
 std::string http_get(uint16_t port, const std::string& target) {
   asio::io_context io;

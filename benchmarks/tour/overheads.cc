@@ -131,7 +131,8 @@ ExperimentResult run_overheads(Context& ctx) {
                                       "concurrent::ProcessPoolExecutor"));
   const int tasks = o.quick ? 1'000 : 20'000;
   proc.rows.push_back(unavailable_row(
-      absl::StrFormat("ProcessPoolExecutor, %d tasks: throughput", tasks),
+      absl::StrFormat("ProcessPoolExecutor, %dk tasks: throughput",
+                      tasks / 1000),
       "concurrent::ProcessPoolExecutor", Unit::kPerSecond));
 
   nlohmann::json storage;

@@ -159,7 +159,11 @@ std::string report_section(int number, const ExperimentResult& r) {
   const char* verdict = !r.claim.holds.has_value() ? "cannot tell"
                         : *r.claim.holds           ? "holds"
                                                    : "does not hold";
-  absl::StrAppend(&out, "   => ", r.claim.statement, ": ", verdict, ".\n");
+  const std::vector<std::string> head =
+      wrap(absl::StrCat(r.claim.statement, ": ", verdict, "."), kWidth - 3);
+  for (size_t i = 0; i < head.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "   => " : "      ", head[i], "\n");
+  }
   for (const std::string& line : wrap(r.claim.evidence, kWidth - 3)) {
     absl::StrAppend(&out, "      ", line, "\n");
   }
