@@ -15,6 +15,10 @@ Three experiments, each a median of repetitions:
    the GIL changed hands (a thread notices that the last thread to run was the
    other one) and how much work each did, at the same switch intervals.
 
+convoy() (used by the tour, benchmarks/python/tour.py) measures the convoy
+effect of bpo-7946: echo round trips per second through a socket pair to a
+child process, alone and behind a CPU-bound thread.
+
 Prints a human table, or JSON with --json. With --ours FILE (results of our
 C++ GIL, as JSON) or --ours-cmd CMD (a command printing them; its repetitions
 then alternate with CPython's, so both see the same machine load) it prints
