@@ -9,6 +9,7 @@
 // the loop's default executor), replacing the unavailable_row() calls below
 // with measurements; the claim then also checks the loop's speedup.
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
@@ -115,7 +116,7 @@ ExperimentResult run_io(Context& ctx) {
   fill_cpython(t, py);
   set_speedups(t);
   r.notes.push_back(absl::StrFormat(
-      "every download's bytes were checked (%d files x %d runs x 3 "
+      "every download's bytes were checked (%d files, %d repetition(s), 3 "
       "configurations)",
       o.files, o.repetitions));
 
@@ -134,7 +135,7 @@ ExperimentResult run_io(Context& ctx) {
       "4 and ", many, " threads holding the GIL ran ", format_ratio(s4),
       " and ", format_ratio(sn), " faster than one (the bar: 70% of ",
       format_ratio(ideal4), " and ", format_ratio(idealn), ")");
-  if (t.rows[2].cpython.ratio) {
+  if (t.rows[1].cpython.ratio && t.rows[2].cpython.ratio) {
     absl::StrAppend(&r.claim.evidence,
                     "; CPython: ", format_ratio(*t.rows[1].cpython.ratio),
                     " and ", format_ratio(*t.rows[2].cpython.ratio));
