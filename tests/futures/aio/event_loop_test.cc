@@ -59,13 +59,17 @@ TEST(EventLoopTest, CallLaterRunsAfterTheDelayInTimeOrder) {
   std::vector<int> order;
   const absl::Duration start = loop.time();
   absl::Duration ran_at;
-  loop.call_later(absl::Milliseconds(30), [&] {
+  TimerHandle last = loop.call_later(absl::Milliseconds(30), [&] {
     order.push_back(3);
     ran_at = loop.time();
     loop.stop();
   });
-  loop.call_later(absl::Milliseconds(10), [&] { order.push_back(1); });
-  loop.call_later(absl::Milliseconds(20), [&] { order.push_back(2); });
+  // The earlier deadlines are fixed against the first one's: under load, a
+  // second call_later() made 10 ms later would be due 10 ms later too.
+  loop.call_at(last.when() - absl::Milliseconds(20),
+               [&] { order.push_back(1); });
+  loop.call_at(last.when() - absl::Milliseconds(10),
+               [&] { order.push_back(2); });
   loop.run_forever();
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
   EXPECT_GE(ran_at - start, absl::Milliseconds(30));
