@@ -59,6 +59,9 @@ SYSTEM_LIBRARIES = {
             "absl/container:flat_hash_map": ["absl_flat_hash_map"],
             "absl/container:flat_hash_set": ["absl_flat_hash_set"],
             "absl/container:inlined_vector": ["absl_inlined_vector"],
+            # ipc/task_registry names unregistered functions from the
+            # symbol table.
+            "absl/debugging:symbolize": ["absl_symbolize"],
             "absl/functional:any_invocable": ["absl_any_invocable"],
             "absl/functional:bind_front": ["absl_bind_front"],
             "absl/functional:function_ref": ["absl_function_ref"],
@@ -80,9 +83,10 @@ SYSTEM_LIBRARIES = {
         },
         dev = False,
     ),
-    # Boost: Interprocess for ipc/; Asio and Thread are benchmark peers.
+    # Boost: Interprocess for ipc/; Asio, Thread and Serialization are
+    # benchmark peers.
     "boost": struct(
-        packages = "libboost-dev libboost-thread-dev",
+        packages = "libboost-dev libboost-thread-dev libboost-serialization-dev",
         targets = {
             ":interprocess": [
                 "-lrt",
@@ -93,6 +97,7 @@ SYSTEM_LIBRARIES = {
                 "-lboost_thread",
                 "-lpthread",
             ],
+            ":serialization": ["-lboost_serialization"],
         },
         dev = False,
     ),
@@ -131,6 +136,22 @@ SYSTEM_LIBRARIES = {
         },
         dev = True,
     ),
+    # cereal (header-only): a peer of the ipc/ codec's benchmark.
+    "com_github_uscilab_cereal": struct(
+        packages = "libcereal-dev",
+        targets = {
+            ":cereal": [],
+        },
+        dev = True,
+    ),
+    # msgpack-cxx (header-only): a peer of the ipc/ codec's benchmark.
+    "com_github_msgpack_msgpack_c": struct(
+        packages = "libmsgpack-cxx-dev",
+        targets = {
+            ":msgpack": [],
+        },
+        dev = True,
+    ),
 }
 
 # Repositories that Bazel 4.2.3's own @bazel_tools loads and would otherwise
@@ -164,8 +185,8 @@ def concurrent_dependencies(dev = False):
 
     Args:
       dev: also declare those that only tests and benchmarks use (GoogleTest,
-        Google Benchmark, oneTBB). This repository's own WORKSPACE sets it;
-        a consumer does not need it.
+        Google Benchmark, oneTBB, cereal, msgpack-cxx). This repository's own
+        WORKSPACE sets it; a consumer does not need it.
     """
     for name in STAND_INS:
         maybe(_stand_in, name = name)
