@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs an MPI program under mpirun, bounded in time, in a way that works in
+# a container as root and on loopback only:
+#   run_mpi.sh NP SECONDS PROGRAM [ARGS...]
+# Exit status: the program's (mpirun's), or 124 if SECONDS passed (then the
+# job is killed). Used by the sh_tests of tests/ipc/mpi and the benchmark.
+set -euo pipefail
+if (($# < 3)); then
+  echo "usage: run_mpi.sh NP SECONDS PROGRAM [ARGS...]" >&2
+  exit 2
+fi
+np=$1
+seconds=$2
+shift 2
+
+# Root in a container: Open MPI refuses to run as root unless told twice.
+export OMPI_ALLOW_RUN_AS_ROOT=1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Shared memory between the ranks of this machine (vader) and self; no
+# network transport. The runtime's own channel stays on loopback.
+export OMPI_MCA_btl=self,vader
+export OMPI_MCA_oob_tcp_if_include=lo
+# More ranks than cores is fine (2-core CI); do not pin ranks to cores.
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export OMPI_MCA_hwloc_base_binding_policy=none
+# Open MPI's session directory (its unix sockets and shared-memory files)
+# must have a short path: Bazel's TEST_TMPDIR is too long for a socket name.
+session=$(mktemp -d /tmp/ompi.XXXXXX)
+trap 'rm -rf "$session"' EXIT
+export TMPDIR=$session
+export OMPI_MCA_orte_tmpdir_base=$session
+
+status=0
+timeout -k 10 "$seconds" mpirun --oversubscribe --bind-to none -np "$np" "$@" || status=$?
+if ((status == 124)); then
+  echo "run_mpi.sh: the job did not finish within $seconds s; killed" >&2
+fi
+exit "$status"
