@@ -30,6 +30,22 @@ trap 'rm -rf "$session"' EXIT
 export TMPDIR=$session
 export OMPI_MCA_orte_tmpdir_base=$session
 
+# Under AddressSanitizer (--config=asan sets ASAN_OPTIONS), Open MPI's own
+# never-freed memory is suppressed; its components stay mapped at exit so
+# that LeakSanitizer can name their frames.
+if [[ -n ${ASAN_OPTIONS:-} ]]; then
+  suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lsan_suppressions.txt
+  export LSAN_OPTIONS="suppressions=$suppressions:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+  export OMPI_MCA_mca_base_component_disable_dlclose=1
+fi
+
+# Under ThreadSanitizer (--config=tsan sets TSAN_OPTIONS), Open MPI's own
+# lock order is suppressed (tsan_suppressions.txt says what and why).
+if [[ -n ${TSAN_OPTIONS:-} ]]; then
+  suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tsan_suppressions.txt
+  export TSAN_OPTIONS="$TSAN_OPTIONS:suppressions=$suppressions"
+fi
+
 status=0
 timeout -k 10 "$seconds" mpirun --oversubscribe --bind-to none -np "$np" "$@" || status=$?
 if ((status == 124)); then
