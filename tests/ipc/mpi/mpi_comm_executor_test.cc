@@ -1,7 +1,7 @@
 // Copyright 2026 The concurrent Authors.
 //
 // MpiCommExecutor's contract, run under mpirun with 3 ranks (the master and
-// two workers) by run_mpi.sh: `MpiCommExecutor::main` runs the tests on
+// two workers) by tools/mpi/run_mpi.sh: `MpiCommExecutor::main` runs the tests on
 // rank 0 while ranks 1 and 2 serve every executor the tests create. Tasks
 // synchronise through files (a task that waits for a file the test creates),
 // never through sleeps.

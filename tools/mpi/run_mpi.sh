@@ -3,7 +3,7 @@
 # a container as root and on loopback only:
 #   run_mpi.sh NP SECONDS PROGRAM [ARGS...]
 # Exit status: the program's (mpirun's), or 124 if SECONDS passed (then the
-# job is killed). Used by the sh_tests of tests/ipc/mpi and the benchmark.
+# job is killed). Used by the sh_tests of tests/ipc/mpi and benchmarks:mpi.
 set -euo pipefail
 if (($# < 3)); then
   echo "usage: run_mpi.sh NP SECONDS PROGRAM [ARGS...]" >&2
