@@ -70,7 +70,8 @@ void BM_Throughput(benchmark::State& state) {
   futures.reserve(kTasks);
   for (auto _ : state) {
     futures.clear();
-    for (int i = 0; i < kTasks; ++i) futures.push_back(ex.submit(Multiply, i, 3));
+    for (int i = 0; i < kTasks; ++i)
+      futures.push_back(ex.submit(Multiply, i, 3));
     for (auto& f : futures) benchmark::DoNotOptimize(f.result());
   }
   state.SetItemsProcessed(state.iterations() * kTasks);

@@ -43,10 +43,9 @@ std::exception_ptr MpiWorkerFailure(std::string_view function,
 
 std::exception_ptr MpiUnexpectedReply(std::string_view function,
                                       const MpiReplyContext& context) {
-  return std::make_exception_ptr(CodecError(
-      absl::StrCat("MpiCommExecutor: rank ", context.rank,
-                   " sent a reply of an unexpected kind for task ",
-                   std::string(function))));
+  return std::make_exception_ptr(CodecError(absl::StrCat(
+      "MpiCommExecutor: rank ", context.rank,
+      " sent a reply of an unexpected kind for task ", std::string(function))));
 }
 
 void ThrowCorruptChunk(std::string_view function,
@@ -82,9 +81,8 @@ void MpiCommExecutor::start(int* argc, char*** argv, const Options& options) {
   max_workers_ = options.max_workers.value_or(world_size_ - 1);
   if (max_workers_ < 1 || max_workers_ > world_size_ - 1) {
     throw std::invalid_argument(absl::StrCat(
-        "MpiCommExecutor: max_workers must be between 1 and ",
-        world_size_ - 1, " (the job's ranks but the master), not ",
-        max_workers_));
+        "MpiCommExecutor: max_workers must be between 1 and ", world_size_ - 1,
+        " (the job's ranks but the master), not ", max_workers_));
   }
   if (options.max_payload_bytes < 1 ||
       options.max_payload_bytes > kMaxPayloadBytes) {
@@ -138,9 +136,9 @@ void MpiCommExecutor::execute(TaskNode* /*task*/) {
 
 void MpiCommExecutor::submit_node(internal::MpiTaskNode* task) {
   if (core_ == nullptr) {
-    throw std::logic_error(absl::StrCat(
-        "MpiCommExecutor: submit() on worker rank ", rank_,
-        "; only the master (rank 0, is_master()) submits tasks"));
+    throw std::logic_error(
+        absl::StrCat("MpiCommExecutor: submit() on worker rank ", rank_,
+                     "; only the master (rank 0, is_master()) submits tasks"));
   }
   core_->dispatcher->submit(core_.get(), task);
 }
@@ -158,7 +156,8 @@ int MpiCommExecutor::main(int& argc, char**& argv,
   try {
     rc = master_main();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "MpiCommExecutor::main: the master's function threw: %s\n",
+    std::fprintf(stderr,
+                 "MpiCommExecutor::main: the master's function threw: %s\n",
                  e.what());
   } catch (...) {
     std::fprintf(stderr,
@@ -175,8 +174,8 @@ int MpiCommExecutor::main(int& argc, char**& argv,
   internal::mpi::ControlMessage message;
   message.op = internal::mpi::ControlOp::kExit;
   for (int r = 1; r < runtime.size(); ++r) {
-    MPI_Send(&message, sizeof(message), MPI_BYTE, r,
-             internal::mpi::kTagControl, runtime.comm());
+    MPI_Send(&message, sizeof(message), MPI_BYTE, r, internal::mpi::kTagControl,
+             runtime.comm());
   }
   runtime.finalize();
   return rc;

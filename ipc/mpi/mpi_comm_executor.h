@@ -154,7 +154,8 @@ class MpiCommExecutor final : public Executor {
     // At most kMaxPayloadBytes (an MPI message's count is an int).
     std::size_t max_payload_bytes = std::size_t{1} << 30;
   };
-  static constexpr std::size_t kMaxPayloadBytes = (std::size_t{1} << 31) - 65536;
+  static constexpr std::size_t kMaxPayloadBytes =
+      (std::size_t{1} << 31) - 65536;
 
   // Collective: every rank of MPI_COMM_WORLD constructs its executors in the
   // same order (the SPMD idiom above). Initializes MPI with `argc`, `argv`
@@ -194,7 +195,8 @@ class MpiCommExecutor final : public Executor {
   //   }
   //
   // Throws: MpiError if MPI cannot be set up.
-  static int main(int& argc, char**& argv, absl::FunctionRef<int()> master_main);
+  static int main(int& argc, char**& argv,
+                  absl::FunctionRef<int()> master_main);
 
   // True on rank 0 of MPI_COMM_WORLD, which submits; false on the workers.
   bool is_master() const noexcept { return rank_ == 0; }
@@ -251,9 +253,8 @@ class MpiCommExecutor final : public Executor {
                   "map(fn, inputs): fn must return a value; use submit() for "
                   "functions that return void");
     using V = std::views::all_t<R>;
-    MpiMapResults<U, V> results(*this, fn,
-                                std::views::all(std::forward<R>(inputs)),
-                                options);
+    MpiMapResults<U, V> results(
+        *this, fn, std::views::all(std::forward<R>(inputs)), options);
     results.start();
     return results;
   }

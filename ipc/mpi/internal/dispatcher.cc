@@ -146,9 +146,10 @@ void MpiDispatcher::submit(MpiExecutorCore* core, MpiTaskNode* task) {
     }
   }
   task->fail_and_release(std::make_exception_ptr(CodecError(absl::StrCat(
-      "MpiCommExecutor: the arguments of task ", std::string(task->function_name()),
-      " are ", task->args_size(), " bytes encoded, more than max_payload_bytes (",
-      core->max_payload, ")"))));
+      "MpiCommExecutor: the arguments of task ",
+      std::string(task->function_name()), " are ", task->args_size(),
+      " bytes encoded, more than max_payload_bytes (", core->max_payload,
+      ")"))));
 }
 
 void MpiDispatcher::shutdown(MpiExecutorCore* core, bool wait,
@@ -172,8 +173,8 @@ void MpiDispatcher::shutdown(MpiExecutorCore* core, bool wait,
 }
 
 MpiDispatcher::Worker* MpiDispatcher::choose(const MpiExecutorCore& core) {
-  const std::size_t n = std::min(workers_.size(),
-                                 static_cast<std::size_t>(core.max_workers));
+  const std::size_t n =
+      std::min(workers_.size(), static_cast<std::size_t>(core.max_workers));
   Worker* idle = nullptr;
   for (std::size_t i = 0; i < n; ++i) {
     Worker& w = workers_[i];
@@ -249,9 +250,9 @@ bool MpiDispatcher::send_tasks(std::vector<Send>& sends, bool& progress) {
         break;
       }
     }
-    const int rc = MPI_Isend(message.data(), static_cast<int>(message.size()),
-                             MPI_BYTE, s.worker->rank, mpi::kTagTask, comm_,
-                             &entry->send);
+    const int rc =
+        MPI_Isend(message.data(), static_cast<int>(message.size()), MPI_BYTE,
+                  s.worker->rank, mpi::kTagTask, comm_, &entry->send);
     if (rc != MPI_SUCCESS) {
       sends.clear();
       break_all("MPI_Isend", rc);
@@ -346,10 +347,9 @@ bool MpiDispatcher::receive_replies(bool& progress) {
           " bytes; header or sequence number wrong)"))));
     } else {
       // Kept >= 1 once known; a new executor starts unknown (no queueing).
-      core->mean_run_ns =
-          core->mean_run_ns == 0
-              ? header.run_ns + 1
-              : (core->mean_run_ns * 7 + header.run_ns) / 8 + 1;
+      core->mean_run_ns = core->mean_run_ns == 0
+                              ? header.run_ns + 1
+                              : (core->mean_run_ns * 7 + header.run_ns) / 8 + 1;
       node->complete(header.kind, bytes.subspan(mpi::kHeaderSize), context);
     }
     completed(core, 1);
@@ -391,10 +391,9 @@ bool MpiDispatcher::anything_in_flight() const {
 }
 
 void MpiDispatcher::break_all(const char* call, int code) {
-  const std::exception_ptr error =
-      std::make_exception_ptr(BrokenMpiExecutor(absl::StrCat(
-          "MpiCommExecutor is broken: ", call,
-          " failed: ", MpiErrorString(code))));
+  const std::exception_ptr error = std::make_exception_ptr(
+      BrokenMpiExecutor(absl::StrCat("MpiCommExecutor is broken: ", call,
+                                     " failed: ", MpiErrorString(code))));
   std::vector<MpiTaskNode*> pending;
   {
     absl::MutexLock lock(&mu_);

@@ -198,8 +198,7 @@ class MpiCallTask final : public MpiTaskState<R> {
             MpiWorkerFailure(this->function_name(), context, payload));
         return;
       default:
-        this->set_exception(
-            MpiUnexpectedReply(this->function_name(), context));
+        this->set_exception(MpiUnexpectedReply(this->function_name(), context));
         return;
     }
   }

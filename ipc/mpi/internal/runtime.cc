@@ -218,8 +218,8 @@ void MpiRuntime::run_task(int count) {
                       message.size(), " bytes)"));
   } else {
     reply.executor = task.executor;
-    const std::string_view name(reinterpret_cast<const char*>(name_bytes.data()),
-                                name_bytes.size());
+    const std::string_view name(
+        reinterpret_cast<const char*>(name_bytes.data()), name_bytes.size());
     if (task.kind == mpi::TaskKind::kCall) {
       const bool ok = invoke_registered(name, args, reply_);
       reply.kind = ok ? mpi::ReplyKind::kValue : mpi::ReplyKind::kException;
@@ -267,8 +267,8 @@ void MpiRuntime::run_task(int count) {
     const std::size_t payload = reply_.size() - mpi::kHeaderSize;
     if (reply.kind != mpi::ReplyKind::kFailure &&
         payload > task.max_reply_bytes) {
-      fail(absl::StrCat("the result of task ", std::string(name), " on rank ", rank_,
-                        " is ", payload,
+      fail(absl::StrCat("the result of task ", std::string(name), " on rank ",
+                        rank_, " is ", payload,
                         " bytes encoded, more than max_payload_bytes (",
                         task.max_reply_bytes, ")"));
     }

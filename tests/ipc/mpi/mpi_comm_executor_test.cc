@@ -1,8 +1,8 @@
 // Copyright 2026 The concurrent Authors.
 //
 // MpiCommExecutor's contract, run under mpirun with 3 ranks (the master and
-// two workers) by tools/mpi/run_mpi.sh: `MpiCommExecutor::main` runs the tests on
-// rank 0 while ranks 1 and 2 serve every executor the tests create. Tasks
+// two workers) by tools/mpi/run_mpi.sh: `MpiCommExecutor::main` runs the tests
+// on rank 0 while ranks 1 and 2 serve every executor the tests create. Tasks
 // synchronise through files (a task that waits for a file the test creates),
 // never through sleeps.
 
@@ -211,7 +211,8 @@ TEST(MpiCommExecutorTest, MapYieldsResultsInInputOrderWithChunks) {
   MpiCommExecutor executor;
   std::vector<std::int64_t> inputs(1000);
   for (int i = 0; i < 1000; ++i) inputs[i] = i;
-  for (std::size_t chunksize : {std::size_t{1}, std::size_t{7}, std::size_t{1000}}) {
+  for (std::size_t chunksize :
+       {std::size_t{1}, std::size_t{7}, std::size_t{1000}}) {
     std::vector<std::int64_t> out;
     for (std::int64_t y :
          executor.map(Square, inputs, {.chunksize = chunksize})) {
@@ -240,9 +241,8 @@ TEST(MpiCommExecutorTest, MapRaisesTheFailedItemsExceptionAfterTheOnesBefore) {
 TEST(MpiCommExecutorTest, MapWithBuffersizeTakesAnEndlessInput) {
   MpiCommExecutor executor;
   std::vector<std::int64_t> out;
-  for (std::int64_t y :
-       executor.map(Square, std::views::iota(std::int64_t{0}),
-                    {.chunksize = 3, .buffersize = 2})) {
+  for (std::int64_t y : executor.map(Square, std::views::iota(std::int64_t{0}),
+                                     {.chunksize = 3, .buffersize = 2})) {
     out.push_back(y);
     if (out.size() == 20) break;
   }
@@ -254,7 +254,8 @@ TEST(MpiCommExecutorTest, MapTimeoutCountsFromTheCall) {
   TempFile go("go");  // outlives the executor, which waits for the tasks
   MpiCommExecutor executor;
   std::vector<std::string> paths = {go.path()};
-  auto results = executor.map(WaitForFile, paths, {.timeout = absl::Milliseconds(50)});
+  auto results =
+      executor.map(WaitForFile, paths, {.timeout = absl::Milliseconds(50)});
   EXPECT_THROW(results.begin(), TimeoutError);
   go.create();  // the task, already running, finishes
 }
@@ -280,7 +281,8 @@ TEST(MpiCommExecutorTest, ShutdownCancelFuturesCancelsPendingWork) {
   // submitted; those wait, as long tasks are not queued ahead.
   WaitUntilRunning(a);
   WaitUntilRunning(b);
-  for (int i = 0; i < 10; ++i) pending.push_back(executor.submit(Multiply, i, i));
+  for (int i = 0; i < 10; ++i)
+    pending.push_back(executor.submit(Multiply, i, i));
   executor.shutdown(/*wait=*/false, /*cancel_futures=*/true);
   for (Future<int>& f : pending) {
     EXPECT_TRUE(f.cancelled());
@@ -312,10 +314,12 @@ TEST(MpiCommExecutorTest, ClosuresThroughTheExecutorInterfaceAreRejected) {
 TEST(MpiCommExecutorTest, BadOptionsAreInvalidArguments) {
   EXPECT_THROW(MpiCommExecutor({.max_workers = 0}), std::invalid_argument);
   EXPECT_THROW(MpiCommExecutor({.max_workers = 3}), std::invalid_argument);
-  EXPECT_THROW(MpiCommExecutor({.max_payload_bytes = 0}), std::invalid_argument);
-  MpiCommExecutor executor;
-  EXPECT_THROW(executor.map(Square, std::vector<std::int64_t>{1}, {.chunksize = 0}),
+  EXPECT_THROW(MpiCommExecutor({.max_payload_bytes = 0}),
                std::invalid_argument);
+  MpiCommExecutor executor;
+  EXPECT_THROW(
+      executor.map(Square, std::vector<std::int64_t>{1}, {.chunksize = 0}),
+      std::invalid_argument);
 }
 
 TEST(MpiCommExecutorTest, MaxWorkersOneUsesOneRank) {
@@ -352,7 +356,8 @@ TEST(MpiCommExecutorTest, ConcurrentExecutorsAndSubmittingThreads) {
     threads.emplace_back([&, t] {
       MpiCommExecutor& executor = t % 2 == 0 ? one : two;
       std::vector<Future<int>> fs;
-      for (int i = 0; i < 300; ++i) fs.push_back(executor.submit(Multiply, i, t));
+      for (int i = 0; i < 300; ++i)
+        fs.push_back(executor.submit(Multiply, i, t));
       for (int i = 0; i < 300; ++i) {
         if (fs[i].result() != i * t) ++wrong;
       }

@@ -27,7 +27,8 @@ std::int64_t SleepThenPid(int ms) {
 }
 
 std::int64_t WaitForFile(std::string path) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (access(path.c_str(), F_OK) != 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error("WaitForFile: " + path + " never appeared");
