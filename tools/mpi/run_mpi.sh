@@ -30,11 +30,27 @@ trap 'rm -rf "$session"' EXIT
 export TMPDIR=$session
 export OMPI_MCA_orte_tmpdir_base=$session
 
+# A file shipped beside this script: next to it, or, when it runs as an
+# sh_test of another package, in the runfiles tree.
+support_file() {
+  local dir candidate
+  for dir in "$(dirname "${BASH_SOURCE[0]}")" \
+    "${TEST_SRCDIR:-}/concurrent/tools/mpi" "${RUNFILES_DIR:-}/concurrent/tools/mpi"; do
+    candidate=$dir/$1
+    if [[ -f $candidate ]]; then
+      echo "$(cd "$(dirname "$candidate")" && pwd)/$1"
+      return
+    fi
+  done
+  echo "run_mpi.sh: $1 not found beside the script or in the runfiles" >&2
+  exit 2
+}
+
 # Under AddressSanitizer (--config=asan sets ASAN_OPTIONS), Open MPI's own
 # never-freed memory is suppressed; its components stay mapped at exit so
 # that LeakSanitizer can name their frames.
 if [[ -n ${ASAN_OPTIONS:-} ]]; then
-  suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lsan_suppressions.txt
+  suppressions=$(support_file lsan_suppressions.txt)
   export LSAN_OPTIONS="suppressions=$suppressions:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
   export OMPI_MCA_mca_base_component_disable_dlclose=1
 fi
@@ -42,7 +58,7 @@ fi
 # Under ThreadSanitizer (--config=tsan sets TSAN_OPTIONS), Open MPI's own
 # lock order is suppressed (tsan_suppressions.txt says what and why).
 if [[ -n ${TSAN_OPTIONS:-} ]]; then
-  suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tsan_suppressions.txt
+  suppressions=$(support_file tsan_suppressions.txt)
   export TSAN_OPTIONS="$TSAN_OPTIONS:suppressions=$suppressions"
 fi
 

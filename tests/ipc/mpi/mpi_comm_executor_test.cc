@@ -46,6 +46,7 @@ using mpi_test::Multiply;
 using mpi_test::Pid;
 using mpi_test::SleepThenPid;
 using mpi_test::Square;
+using mpi_test::StartWaitWrite;
 using mpi_test::ThrowParseError;
 using mpi_test::WaitForFile;
 using mpi_test::WriteFile;
@@ -64,6 +65,7 @@ class TempFile {
   ~TempFile() { std::remove(path_.c_str()); }
   const std::string& path() const { return path_; }
   void create() const { std::ofstream(path_) << "go"; }
+  bool exists() const { return access(path_.c_str(), F_OK) == 0; }
   std::string read() const {
     std::ifstream in(path_);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -151,6 +153,12 @@ TEST(MpiCommExecutorTest, ThrowingTaskFailsOnlyItsFuture) {
     // The registered standard type, as the process pool gives it.
     EXPECT_EQ(typeid(e), typeid(std::invalid_argument));
     EXPECT_STREQ(e.what(), "bad 3");
+    // result() rethrows the same stored object every time.
+    try {
+      bad.result();
+    } catch (const std::invalid_argument& again) {
+      EXPECT_EQ(&again, &e);
+    }
   }
   EXPECT_EQ(good.result(), 4);
   EXPECT_EQ(executor.submit(Multiply, 3, 3).result(), 9);
@@ -258,6 +266,36 @@ TEST(MpiCommExecutorTest, MapTimeoutCountsFromTheCall) {
       executor.map(WaitForFile, paths, {.timeout = absl::Milliseconds(50)});
   EXPECT_THROW(results.begin(), TimeoutError);
   go.create();  // the task, already running, finishes
+}
+
+TEST(MpiCommExecutorTest, DestroyingTheMapRangeCancelsChunksNotSent) {
+  TempFile go("go");
+  std::vector<std::unique_ptr<TempFile>> outs;
+  std::vector<std::unique_ptr<TempFile>> started;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  for (int i = 0; i < 6; ++i) {
+    outs.push_back(std::make_unique<TempFile>("out" + std::to_string(i)));
+    started.push_back(
+        std::make_unique<TempFile>("out" + std::to_string(i) + ".started"));
+    inputs.emplace_back(go.path(), outs.back()->path());
+  }
+  MpiCommExecutor executor;
+  {
+    auto results = executor.map(StartWaitWrite, inputs);
+    // The first two items run, one per rank; the other four wait in the
+    // master (long tasks are not queued ahead).
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (!(started[0]->exists() && started[1]->exists()) &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_TRUE(started[0]->exists() && started[1]->exists());
+  }  // destroyed: the four chunks not sent are cancelled
+  go.create();
+  executor.shutdown();
+  int written = 0;
+  for (auto& out : outs) written += out->exists() ? 1 : 0;
+  EXPECT_EQ(written, 2);
 }
 
 TEST(MpiCommExecutorTest, ShutdownWaitRunsEveryAcceptedTask) {

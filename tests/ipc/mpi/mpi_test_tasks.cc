@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ipc/task_registry.h"
@@ -54,6 +55,13 @@ std::vector<std::uint8_t> InvertBytes(std::vector<std::uint8_t> data,
   return out;
 }
 
+int StartWaitWrite(std::pair<std::string, std::string> paths) {
+  WriteFile(paths.second + ".started", "");
+  WaitForFile(paths.first);
+  WriteFile(paths.second, "");
+  return 0;
+}
+
 void WriteFile(std::string path, std::string text) {
   std::ofstream(path) << text;
 }
@@ -87,6 +95,7 @@ CONCURRENT_REGISTER_TASK(FailOnOdd);
 CONCURRENT_REGISTER_TASK(ThrowParseError);
 CONCURRENT_REGISTER_TASK(InvertBytes);
 CONCURRENT_REGISTER_TASK(WriteFile);
+CONCURRENT_REGISTER_TASK(StartWaitWrite);
 CONCURRENT_REGISTER_TASK(KillSelf);
 CONCURRENT_REGISTER_TASK(CountPrimes);
 

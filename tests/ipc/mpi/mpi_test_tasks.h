@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace concurrent {
@@ -35,6 +36,9 @@ int ThrowParseError(std::string text);
 // (or `fill` past the input's end): a large argument and a large result.
 std::vector<std::uint8_t> InvertBytes(std::vector<std::uint8_t> data,
                                       std::uint64_t bytes, std::uint8_t fill);
+// Creates `paths.second + ".started"`, waits (bounded: 60 s) until the file
+// `paths.first` exists, then creates `paths.second`.
+int StartWaitWrite(std::pair<std::string, std::string> paths);
 // Writes `text` to the file `path`.
 void WriteFile(std::string path, std::string text);
 // Kills its own process with SIGKILL (worker death tests).
