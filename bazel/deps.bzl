@@ -139,6 +139,15 @@ SYSTEM_LIBRARIES = {
         },
         dev = True,
     ),
+    # nlohmann/json: the tour's JSON file, and reading CPython's figures
+    # (benchmarks/tour). Header-only.
+    "nlohmann_json": struct(
+        packages = "nlohmann-json3-dev",
+        targets = {
+            ":json": ["nlohmann_json"],
+        },
+        dev = True,
+    ),
     # oneTBB: a benchmark peer.
     "onetbb": struct(
         packages = "libtbb-dev",
@@ -196,8 +205,8 @@ def concurrent_dependencies(dev = False):
 
     Args:
       dev: also declare those that only tests and benchmarks use (GoogleTest,
-        Google Benchmark, oneTBB, cereal, msgpack-cxx). This repository's own
-        WORKSPACE sets it; a consumer does not need it.
+        Google Benchmark, oneTBB, cereal, msgpack-cxx, nlohmann/json). This
+        repository's own WORKSPACE sets it; a consumer does not need it.
     """
     for name in STAND_INS:
         maybe(_stand_in, name = name)

@@ -103,12 +103,12 @@
 #include <utility>
 
 #include "absl/functional/function_ref.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "executors/executor.h"
 #include "executors/task_node.h"
 #include "futures/errors.h"
 #include "futures/future.h"
+#include "futures/internal/futex.h"
 #include "ipc/codec.h"
 #include "ipc/mpi/internal/mpi_task.h"
 #include "ipc/remote_error.h"
@@ -240,8 +240,9 @@ class MpiCommExecutor final : public Executor {
   // of the results in input order. `chunksize` inputs travel as one task,
   // `buffersize` bounds the chunks in flight, `timeout` counts from this
   // call (see MapOptions in executors/executor.h). The range throws the
-  // exception of a failed item when it reaches it. Destroying the range
-  // cancels the chunks not yet sent to a worker.
+  // exception of a failed item when it reaches it. Destroying a range whose
+  // iteration has begun cancels the chunks not yet sent to a worker; a range
+  // never iterated lets them all run (as CPython's and Executor::map's do).
   //
   // Throws: std::invalid_argument if chunksize or buffersize is 0; what
   // submit() throws.
@@ -321,17 +322,20 @@ class MpiMapResults {
   MpiMapResults(MpiMapResults&& other) noexcept = default;
   MpiMapResults& operator=(MpiMapResults&& other) noexcept {
     if (this != &other) {
-      cancel_in_flight();
+      abandon();
       impl_ = std::move(other.impl_);
       current_ = std::move(other.current_);
       at_end_ = other.at_end_;
     }
     return *this;
   }
-  ~MpiMapResults() { cancel_in_flight(); }
+  // Destroying (or assigning over) a range whose iteration has begun
+  // cancels its chunks not yet sent; a range never iterated lets them run.
+  ~MpiMapResults() { abandon(); }
 
   // Blocks for the first result (and throws as operator++ does). Call once.
   iterator begin() {
+    impl_->started = true;
     advance();
     return iterator(this);
   }
@@ -363,22 +367,21 @@ class MpiMapResults {
         : executor(&e),
           inputs(std::move(v)),
           next_input(std::ranges::begin(inputs)),
-          deadline(o.timeout == absl::InfiniteDuration()
-                       ? absl::InfiniteFuture()
-                       : absl::Now() + o.timeout),
+          deadline(internal::Deadline::After(o.timeout)),
           chunksize(o.chunksize),
           buffersize(o.buffersize) {}
 
     MpiCommExecutor* executor;
     V inputs;
     std::ranges::iterator_t<V> next_input;
-    absl::Time deadline;
+    internal::Deadline deadline;  // monotonic, from the map() call
     std::size_t chunksize;
     std::size_t buffersize;
     std::function<std::string_view(Buffer&, Item&&)> encode_item;
     std::deque<Future<Chunk>> in_flight;
     Chunk chunk;               // the chunk being yielded
     std::size_t position = 0;  // of the next value in `chunk`
+    bool started = false;      // begin() was called
   };
 
   // Submits the first `buffersize` chunks (all of them by default).
@@ -425,6 +428,11 @@ class MpiMapResults {
     return true;
   }
 
+  // Iteration began and is abandoned: cancel what has not been sent.
+  void abandon() noexcept {
+    if (impl_ != nullptr && impl_->started) cancel_in_flight();
+  }
+
   void cancel_in_flight() noexcept {
     if (impl_ == nullptr) return;
     for (Future<Chunk>& f : impl_->in_flight) {
@@ -455,9 +463,7 @@ class MpiMapResults {
       m.in_flight.pop_front();
       try {
         if (m.buffersize != MapOptions::kUnbounded) submit_chunk();
-        const absl::Duration timeout = m.deadline == absl::InfiniteFuture()
-                                           ? absl::InfiniteDuration()
-                                           : m.deadline - absl::Now();
+        const absl::Duration timeout = m.deadline.remaining();
         m.chunk = std::move(next).result(timeout);
       } catch (...) {
         at_end_ = true;

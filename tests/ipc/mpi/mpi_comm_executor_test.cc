@@ -268,34 +268,74 @@ TEST(MpiCommExecutorTest, MapTimeoutCountsFromTheCall) {
   go.create();  // the task, already running, finishes
 }
 
-TEST(MpiCommExecutorTest, DestroyingTheMapRangeCancelsChunksNotSent) {
-  TempFile go("go");
+// Item 0 finishes at once (its go file exists); items 1 and 2 then wait on
+// `go`, one per worker rank; items 3 to 5 wait in the master. Call
+// make_tasks_look_long() first: the dispatcher queues several tasks per rank
+// only for an executor whose tasks ran short (under 100 us) so far.
+struct StartWaitWriteMap {
+  TempFile ready{"ready"};
+  TempFile go{"go"};
   std::vector<std::unique_ptr<TempFile>> outs;
-  std::vector<std::unique_ptr<TempFile>> started;
   std::vector<std::pair<std::string, std::string>> inputs;
-  for (int i = 0; i < 6; ++i) {
-    outs.push_back(std::make_unique<TempFile>("out" + std::to_string(i)));
-    started.push_back(
-        std::make_unique<TempFile>("out" + std::to_string(i) + ".started"));
-    inputs.emplace_back(go.path(), outs.back()->path());
+
+  StartWaitWriteMap() {
+    ready.create();
+    for (int i = 0; i < 6; ++i) {
+      outs.push_back(std::make_unique<TempFile>("out" + std::to_string(i)));
+      inputs.emplace_back(i == 0 ? ready.path() : go.path(),
+                          outs.back()->path());
+    }
   }
-  MpiCommExecutor executor;
-  {
-    auto results = executor.map(StartWaitWrite, inputs);
-    // The first two items run, one per rank; the other four wait in the
-    // master (long tasks are not queued ahead).
+  static void make_tasks_look_long(MpiCommExecutor& executor) {
+    executor.submit(SleepThenPid, 200).result();
+  }
+  bool started(int i) const {
+    return access((outs[i]->path() + ".started").c_str(), F_OK) == 0;
+  }
+  // Waits (bounded) until items 1 and 2 run.
+  bool wait_until_both_ranks_busy() const {
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (!(started[0]->exists() && started[1]->exists()) &&
-           absl::Now() < deadline) {
+    while (!(started(1) && started(2)) && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(1));
     }
-    ASSERT_TRUE(started[0]->exists() && started[1]->exists());
-  }  // destroyed: the four chunks not sent are cancelled
-  go.create();
+    return started(1) && started(2);
+  }
+  int written() const {
+    int n = 0;
+    for (const auto& out : outs) {
+      n += out->exists() ? 1 : 0;
+      std::remove((out->path() + ".started").c_str());
+    }
+    return n;
+  }
+};
+
+TEST(MpiCommExecutorTest, DestroyingAnIteratedMapRangeCancelsChunksNotSent) {
+  StartWaitWriteMap m;
+  MpiCommExecutor executor;
+  m.make_tasks_look_long(executor);
+  {
+    auto results = executor.map(StartWaitWrite, m.inputs);
+    auto it = results.begin();  // item 0's result
+    EXPECT_EQ(*it, 0);
+    ASSERT_TRUE(m.wait_until_both_ranks_busy());
+  }  // destroyed: the three chunks not sent are cancelled
+  m.go.create();
   executor.shutdown();
-  int written = 0;
-  for (auto& out : outs) written += out->exists() ? 1 : 0;
-  EXPECT_EQ(written, 2);
+  EXPECT_EQ(m.written(), 3);
+}
+
+TEST(MpiCommExecutorTest, AMapRangeNeverIteratedLetsItsTasksRun) {
+  StartWaitWriteMap m;
+  MpiCommExecutor executor;
+  m.make_tasks_look_long(executor);
+  {
+    auto results = executor.map(StartWaitWrite, m.inputs);
+    ASSERT_TRUE(m.wait_until_both_ranks_busy());
+  }  // destroyed unread: every task still runs (CPython's map)
+  m.go.create();
+  executor.shutdown();
+  EXPECT_EQ(m.written(), 6);
 }
 
 TEST(MpiCommExecutorTest, ShutdownWaitRunsEveryAcceptedTask) {
