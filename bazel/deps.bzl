@@ -101,6 +101,17 @@ SYSTEM_LIBRARIES = {
         },
         dev = False,
     ),
+    # Open MPI (MPI-3.1, C API): ipc/mpi's MpiCommExecutor, a public target.
+    # Fetched only by a build that depends on ipc/mpi, so consumers that do
+    # not use it need no MPI installed. `ompi-c` is the C API alone (`mpi-c`
+    # is the same module; `ompi-cxx` adds the deprecated C++ bindings).
+    "org_open_mpi": struct(
+        packages = "libopenmpi-dev openmpi-bin",
+        targets = {
+            ":mpi": ["ompi-c"],
+        },
+        dev = False,
+    ),
     # GoogleTest and GoogleMock: tests.
     "com_google_googletest": struct(
         packages = "libgtest-dev libgmock-dev",

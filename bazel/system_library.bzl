@@ -22,8 +22,12 @@ needs:
   * raw flags starting with `-` (for example `-lbenchmark_main`, for libraries
     that ship no .pc file), which go to `linkopts`;
   * labels starting with `@` or `//`, which go to `deps`.
-Headers are found in the compiler's system include path (/usr/include), so the
-targets list no `hdrs`.
+Headers in the compiler's system include path (/usr/include) need nothing
+more. A module whose --cflags name another include folder (Open MPI's
+`-I/usr/lib/x86_64-linux-gnu/openmpi/include`) gets that folder linked into the
+generated package as `_include/<n>`, listed in `hdrs` and in `includes`, so the
+flag reaches every target that depends on it (a `copts` would reach only the
+generated library itself) and Bazel's header check knows the headers.
 """
 
 def _split_target(key):
@@ -47,6 +51,7 @@ def _system_library_impl(rctx):
         fail("system_library(%s): pkg-config not found. Install it with " % rctx.name +
              "`apt-get install pkg-config` (./bazelw does it for you).")
     packages = {}
+    include_links = []
     for key, items in rctx.attr.targets.items():
         package, name = _split_target(key)
         modules = [i for i in items if not i.startswith("-") and not i.startswith("@") and not i.startswith("//")]
@@ -54,13 +59,20 @@ def _system_library_impl(rctx):
         deps = [i for i in items if i.startswith("@") or i.startswith("//")]
         defines = []
         copts = []
+        includes = []
         linkopts = []
         if modules:
             for flag in _pkg_config(rctx, tool, "--cflags", modules):
                 if flag.startswith("-D"):
                     defines.append(flag[2:])
-                elif flag.startswith("-I/usr/include") and flag in ("-I/usr/include", "-I/usr/include/"):
+                elif flag in ("-I/usr/include", "-I/usr/include/"):
                     pass
+                elif flag.startswith("-I/"):
+                    # A folder outside the default include path: link it in.
+                    link = "%s_include/%d" % (package + "/" if package else "", len(include_links))
+                    rctx.symlink(flag[2:], link)
+                    include_links.append(link)
+                    includes.append(link[len(package) + 1:] if package else link)
                 else:
                     copts.append(flag)
             linkopts = _pkg_config(rctx, tool, "--libs", modules)
@@ -68,8 +80,10 @@ def _system_library_impl(rctx):
         rule = "\n".join([
             "cc_library(",
             "    name = %r," % name,
+            "    hdrs = glob(%r)," % [i + "/**" for i in includes],
             "    defines = %r," % defines,
             "    copts = %r," % copts,
+            "    includes = %r," % includes,
             "    linkopts = %r," % linkopts,
             "    deps = %r," % deps,
             ")",

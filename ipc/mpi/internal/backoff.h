@@ -1,0 +1,58 @@
+// Copyright 2026 The concurrent Authors.
+//
+// How ipc/mpi's loops wait for a message without burning a core: MPI offers
+// no way to block on a message and on anything else (a new task, shutdown),
+// and Open MPI's own blocking calls spin. So a loop polls (MPI_Iprobe): first
+// for kSpin, yielding now and then, then sleeping between polls, from kMinNap
+// doubling to kMaxNap. A worker rank computing a long task and a master
+// waiting for it thus cost no CPU beyond one poll per kMaxNap, while
+// back-to-back short tasks find the loop still spinning. Private to ipc/mpi.
+
+#ifndef CONCURRENT_IPC_MPI_INTERNAL_BACKOFF_H_
+#define CONCURRENT_IPC_MPI_INTERNAL_BACKOFF_H_
+
+#include <sched.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace concurrent {
+namespace internal {
+
+class PollBackoff {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::microseconds kSpin{200};
+  static constexpr std::chrono::microseconds kMinNap{20};
+  static constexpr std::chrono::microseconds kMaxNap{1000};
+
+  // Something happened: spin again on the next idle round.
+  void reset() noexcept { idle_rounds_ = 0; }
+
+  // An idle round: returns 0 if the caller should poll again at once, else
+  // how long to nap before the next poll.
+  std::chrono::microseconds idle() noexcept {
+    if (idle_rounds_++ == 0) {
+      spin_start_ = Clock::now();
+      nap_ = kMinNap;
+      return std::chrono::microseconds(0);
+    }
+    if (Clock::now() - spin_start_ < kSpin) {
+      if (idle_rounds_ % 16 == 0) sched_yield();
+      return std::chrono::microseconds(0);
+    }
+    const std::chrono::microseconds nap = nap_;
+    nap_ = std::min(nap_ * 2, kMaxNap);
+    return nap;
+  }
+
+ private:
+  long idle_rounds_ = 0;
+  Clock::time_point spin_start_;
+  std::chrono::microseconds nap_ = kMinNap;
+};
+
+}  // namespace internal
+}  // namespace concurrent
+
+#endif  // CONCURRENT_IPC_MPI_INTERNAL_BACKOFF_H_
