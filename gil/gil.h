@@ -403,7 +403,7 @@ class ABSL_LOCKABLE Gil {
 //
 // Thread-hostile: a scope belongs to the thread that created it.
 //
-// Not annotated for clang's thread-safety analysis: clang 14 (Debian 12's)
+// Not annotated for clang's thread-safety analysis: clang (14 and 19 alike)
 // cannot express a scope that releases a capability and takes it back; with
 // ABSL_SCOPED_LOCKABLE it reports the code after the scope as unguarded.
 class ReleaseGil {
