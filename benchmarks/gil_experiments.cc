@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -71,7 +72,9 @@ bool pin_to_cpu(int cpu) {
   return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
 }
 
-uint64_t work_unit(Gil& gil, int64_t steps) {
+// Requires: the caller holds `gil` (through std::scoped_lock, which clang's
+// thread-safety analysis cannot see: not analysed).
+uint64_t work_unit(Gil& gil, int64_t steps) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   uint64_t x = 1;
   for (int64_t i = 0; i < steps; ++i) {
     x = step(x);
@@ -154,7 +157,7 @@ HandoffResult handoff(absl::Duration interval, int samples, GilPolicy policy) {
   Gil gil({.policy = policy, .switch_interval = interval});
   std::atomic<bool> stop{false};
   absl::Notification spinning;
-  std::thread cpu_bound([&] {
+  std::thread cpu_bound([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     pin_to_cpu(cpus.first);
     std::scoped_lock hold(gil);
     spinning.Notify();
@@ -199,7 +202,7 @@ SwitchRateResult switch_rate(absl::Duration interval, absl::Duration duration,
   uint64_t work[2] = {0, 0};
   uint64_t switches[2] = {0, 0};
   std::barrier ready(3);
-  auto worker = [&](int me, int cpu) {
+  auto worker = [&](int me, int cpu) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     pin_to_cpu(cpu);
     ready.arrive_and_wait();
     std::scoped_lock hold(gil);
@@ -264,7 +267,7 @@ double convoy(GilPolicy policy, absl::Duration interval,
   absl::Notification spinning;
   std::thread cpu_bound;
   if (behind_cpu_bound) {
-    cpu_bound = std::thread([&] {
+    cpu_bound = std::thread([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
       pin_to_cpu(cpus.first);
       std::scoped_lock hold(gil);
       spinning.Notify();

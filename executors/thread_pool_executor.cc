@@ -358,7 +358,7 @@ class WorkerPool {
   std::string broken_message_ ABSL_GUARDED_BY(mu_);
   ShutdownCancellations cancellations_;
 
-  PoolMutex join_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  PoolMutex join_mu_ ABSL_ACQUIRED_BEFORE(mu_);
 };
 
 void Worker::before_blocking(const BlockingWait& wait) {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -68,7 +69,8 @@ class GatedClock final : public GilClock {
   }
 
   bool wait_with_timeout(absl::CondVar& cv, absl::Mutex& mu,
-                         absl::Duration timeout) override {
+                         absl::Duration timeout) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const bool timed_out = fake_.wait_with_timeout(cv, mu, timeout);
     bool hold = false;
     if (!timed_out) {
@@ -83,7 +85,8 @@ class GatedClock final : public GilClock {
     return timed_out;
   }
 
-  void wait(absl::CondVar& cv, absl::Mutex& mu) override {
+  void wait(absl::CondVar& cv, absl::Mutex& mu) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     {
       absl::MutexLock lock(&mu_);
       ++untimed_waits_;
@@ -226,47 +229,57 @@ TEST(GilTest, BadArgumentsThrowInvalidArgument) {
   EXPECT_THROW(clock.advance(-absl::Seconds(1)), std::invalid_argument);
 }
 
+// Misuse on purpose: the body is hidden from clang's thread-safety analysis,
+// which would reject it at compile time.
 TEST(GilTest, MisuseThrowsGilError) {
-  Gil gil;
-  EXPECT_THROW(gil.unlock(), GilError);  // not held at all
-  try {
+  [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    Gil gil;
+    EXPECT_THROW(gil.unlock(), GilError);  // not held at all
+    try {
+      gil.unlock();
+    } catch (const std::logic_error& e) {  // GilError is a std::logic_error
+      EXPECT_NE(std::string(e.what()).find("does not hold"), std::string::npos);
+    }
+    EXPECT_THROW(ReleaseGil{gil}, GilError);
+    gil.lock();
+    EXPECT_THROW(gil.lock(), GilError);  // CPython would deadlock
+    EXPECT_THROW(static_cast<void>(gil.try_lock()), GilError);
+    std::thread other([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      EXPECT_THROW(gil.unlock(), GilError);  // held by another thread
+    });
+    other.join();
+    EXPECT_TRUE(gil.held_by_current_thread());  // left unchanged
     gil.unlock();
-  } catch (const std::logic_error& e) {  // GilError is a std::logic_error
-    EXPECT_NE(std::string(e.what()).find("does not hold"), std::string::npos);
-  }
-  EXPECT_THROW(ReleaseGil{gil}, GilError);
-  gil.lock();
-  EXPECT_THROW(gil.lock(), GilError);  // CPython would deadlock
-  EXPECT_THROW(static_cast<void>(gil.try_lock()), GilError);
-  std::thread other([&] {
-    EXPECT_THROW(gil.unlock(), GilError);  // held by another thread
-  });
-  other.join();
-  EXPECT_TRUE(gil.held_by_current_thread());  // left unchanged
-  gil.unlock();
-  EXPECT_FALSE(gil.locked());
+    EXPECT_FALSE(gil.locked());
+  }();
 }
 
 TEST(GilTest, OldGilCheckByNonHolderThrows) {
   Gil gil({.policy = GilPolicy::kOldGil});
-  EXPECT_THROW(gil.check(), GilError);
+  [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {  // misuse on purpose
+    EXPECT_THROW(gil.check(), GilError);
+  }();
 }
 
 TEST(GilTest, TryLock) {
-  Gil gil;
-  ASSERT_TRUE(gil.try_lock());
-  std::thread other([&] { EXPECT_FALSE(gil.try_lock()); });
-  other.join();
-  gil.unlock();
-  std::thread again([&] {
+  // ASSERT_TRUE hides try_lock()'s result from clang's thread-safety
+  // analysis: not analysed.
+  [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    Gil gil;
     ASSERT_TRUE(gil.try_lock());
+    std::thread other([&] { EXPECT_FALSE(gil.try_lock()); });
+    other.join();
     gil.unlock();
-  });
-  again.join();
-  const GilStats st = gil.stats();
-  EXPECT_EQ(st.acquisitions, 2u);
-  EXPECT_EQ(st.try_lock_failures, 1u);
-  EXPECT_EQ(st.switches, 2u);
+    std::thread again([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      ASSERT_TRUE(gil.try_lock());
+      gil.unlock();
+    });
+    again.join();
+    const GilStats st = gil.stats();
+    EXPECT_EQ(st.acquisitions, 2u);
+    EXPECT_EQ(st.try_lock_failures, 1u);
+    EXPECT_EQ(st.switches, 2u);
+  }();
 }
 
 TEST(GilTest, StdScopedLockWorks) {
@@ -295,7 +308,8 @@ TEST(GilTest, MutualExclusion) {
     constexpr int kIterations = 2000;
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&] {
+      // std::scoped_lock is not annotated: not analysed.
+      threads.emplace_back([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
         std::scoped_lock hold(gil);
         for (int i = 0; i < kIterations; ++i) {
           if (++inside != 1) overlap = true;
@@ -340,7 +354,7 @@ TEST(GilTest, NewGilDropRequestAfterTimedOutWaitAndForcedSwitch) {
   clock.await_drop_request(gil);
   EXPECT_EQ(gil.stats().drop_requests, 1u);
 
-  std::thread holder_side([&] {
+  std::thread holder_side([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     // check() here would need this thread to hold the GIL: it does not.
     EXPECT_THROW(gil.check(), GilError);
   });
@@ -853,15 +867,18 @@ TEST(GilTest, WithoutRecordTimesSharesCountAcquisitions) {
 }
 
 TEST(ReleaseGilRegressionTest, BodyThatRelocksDoesNotTerminate) {
-  Gil gil;
-  gil.lock();
-  {
-    ReleaseGil allow_threads(gil);
-    EXPECT_FALSE(gil.held_by_current_thread());
-    gil.lock();  // took it back inside the scope
-  }              // the destructor must not lock() a second time (GilError)
-  EXPECT_TRUE(gil.held_by_current_thread());
-  gil.unlock();
+  // ReleaseGil is not annotated: not analysed.
+  [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    Gil gil;
+    gil.lock();
+    {
+      ReleaseGil allow_threads(gil);
+      EXPECT_FALSE(gil.held_by_current_thread());
+      gil.lock();  // took it back inside the scope
+    }              // the destructor must not lock() a second time (GilError)
+    EXPECT_TRUE(gil.held_by_current_thread());
+    gil.unlock();
+  }();
 }
 
 }  // namespace

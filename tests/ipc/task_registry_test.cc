@@ -491,19 +491,19 @@ TEST(RemoteExceptionTest, CorruptFramesGiveCodecError) {
 struct Widget {
   int method(int x) { return x; }
 };
-int takes_mutable_reference(int& x) { return x; }
-int takes_pointer(const char* s) { return s != nullptr; }
-int* returns_pointer() { return nullptr; }
+using TakesMutableReference = int (*)(int&);
+using TakesPointer = int (*)(const char*);
+using ReturnsPointer = int* (*)();
 
 static_assert(concurrent::RemoteTask<decltype(&math::add)>);
 static_assert(concurrent::RemoteTask<decltype(math::add)>);
 static_assert(concurrent::RemoteTask<decltype(&noexcept_task)>);
 static_assert(!concurrent::RemoteTask<decltype(&Widget::method)>);
 static_assert(!concurrent::RemoteTask<std::function<int(int)>>);
-inline auto kCaptureless = [](int x) { return x; };
-static_assert(!concurrent::RemoteTask<decltype(kCaptureless)>);
-static_assert(!concurrent::RemoteTask<decltype(&takes_mutable_reference)>);
-static_assert(!concurrent::RemoteTask<decltype(&takes_pointer)>);
-static_assert(!concurrent::RemoteTask<decltype(&returns_pointer)>);
+using Captureless = decltype([](int x) { return x; });
+static_assert(!concurrent::RemoteTask<Captureless>);
+static_assert(!concurrent::RemoteTask<TakesMutableReference>);
+static_assert(!concurrent::RemoteTask<TakesPointer>);
+static_assert(!concurrent::RemoteTask<ReturnsPointer>);
 
 }  // namespace
