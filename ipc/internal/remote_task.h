@@ -1,0 +1,166 @@
+// Copyright 2026 The concurrent Authors.
+//
+// The node a ProcessPoolExecutor queues: a task that runs in a worker
+// process, fused with the shared state of its future (as executors' TaskState
+// is). It carries the request payload (the function's name and its encoded
+// arguments) until it is written to a worker's ring, and decodes the
+// response into its future. Private to ipc/.
+//
+// Reference counting is the executors' (executors/internal/task.h): the
+// future owns one reference, the pool one, which complete(), fail_claimed(),
+// fail_and_release() and cancel_and_release() each drop exactly once.
+
+#ifndef CONCURRENT_IPC_INTERNAL_REMOTE_TASK_H_
+#define CONCURRENT_IPC_INTERNAL_REMOTE_TASK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "executors/internal/task.h"
+#include "futures/errors.h"
+#include "futures/internal/shared_state.h"
+#include "ipc/internal/layout.h"
+
+namespace concurrent {
+namespace internal {
+
+// What the pool knows when a response arrives, for error messages.
+struct ResponseContext {
+  int worker_pid = 0;
+};
+
+// The error a future gets when its task's frames cannot be used: a request
+// that cannot be sent (larger than max_payload_bytes), a response that does
+// not decode, a worker that could not run the frame. `what` names the
+// function.
+std::exception_ptr MakeFrameError(std::string what);
+
+// A readable account of a failure response: the text of a kFailure frame,
+// or "Type: what()" of an encoded exception (kException).
+std::string DescribeFailure(FrameKind kind, std::span<const std::byte> payload);
+
+class RemoteTask : public TaskNode {
+ public:
+  // The request frame's kind (kCall or kChunk) and payload.
+  FrameKind kind() const noexcept { return kind_; }
+  const std::string& function_name() const noexcept { return name_; }
+  std::size_t payload_size() const noexcept {
+    return sizeof(std::uint16_t) + name_.size() + body_.size();
+  }
+  // Writes the payload: [u16 name length][name][body].
+  void write_payload(std::byte* dst) const noexcept {
+    const auto length = static_cast<std::uint16_t>(name_.size());
+    std::memcpy(dst, &length, sizeof(length));
+    std::memcpy(dst + sizeof(length), name_.data(), name_.size());
+    if (!body_.empty()) {
+      std::memcpy(dst + sizeof(length) + name_.size(), body_.data(),
+                  body_.size());
+    }
+  }
+  // Frees the encoded body once it is in a ring (unless the pool may have to
+  // send it again).
+  void release_payload() noexcept {
+    std::vector<std::byte>().swap(body_);
+    payload_released_ = true;
+  }
+  bool payload_released() const noexcept { return payload_released_; }
+
+  // Completes the future from a response frame of `kind` (kValue,
+  // kException, kChunkResult or kFailure) and drops the pool's reference.
+  // Requires: the pool claimed the task (try_set_running). Never throws: a
+  // payload that does not decode fails the future with a clear error.
+  virtual void complete(FrameKind kind, std::span<const std::byte> payload,
+                        const ResponseContext& context) noexcept = 0;
+
+  // Fails a claimed task's future with `error`; drops the pool's reference.
+  virtual void fail_claimed(std::exception_ptr error) noexcept = 0;
+
+  // Set by the pool when it claimed the task (it stays claimed if it is sent
+  // again after its worker died before starting it).
+  bool claimed = false;
+  // The request's sequence number in its current worker's ring.
+  std::uint64_t seq = 0;
+
+ protected:
+  RemoteTask(FrameKind kind, std::string name, std::vector<std::byte> body)
+      : kind_(kind), name_(std::move(name)), body_(std::move(body)) {}
+  ~RemoteTask() = default;
+
+ private:
+  FrameKind kind_;
+  std::string name_;
+  std::vector<std::byte> body_;
+  bool payload_released_ = false;
+};
+
+// A RemoteTask whose future is a Future<T>. Subclasses implement decode().
+template <typename T>
+class RemoteTaskState : public SharedState<T>, public RemoteTask {
+ public:
+  // A process pool task never runs in this process (nobody but its pool,
+  // which never calls these, sees the node): fail rather than misbehave.
+  void run() noexcept override {
+    if (this->try_set_running()) run_claimed();
+    this->unref();
+  }
+  void run_claimed() noexcept override {
+    set_exception_quietly(std::make_exception_ptr(InvalidStateError(
+        "a ProcessPoolExecutor task cannot run in the submitting process")));
+  }
+  void fail_and_release(std::exception_ptr error) noexcept override {
+    if (this->try_set_running()) set_exception_quietly(std::move(error));
+    this->unref();
+  }
+  void cancel_and_release() noexcept override {
+    try {
+      StateBase::cancel();
+    } catch (...) {
+      // cancel() only throws from a done callback, which reports its own.
+    }
+    this->unref();
+  }
+  StateBase& state() noexcept override { return *this; }
+
+  void fail_claimed(std::exception_ptr error) noexcept override {
+    set_exception_quietly(std::move(error));
+    this->unref();
+  }
+  void complete(FrameKind kind, std::span<const std::byte> payload,
+                const ResponseContext& context) noexcept override {
+    try {
+      decode(kind, payload, context);
+    } catch (...) {
+      set_exception_quietly(std::current_exception());
+    }
+    this->unref();
+  }
+
+ protected:
+  using RemoteTask::RemoteTask;
+
+  // Completes the future (set_value or set_exception) from the response.
+  // What it throws fails the future.
+  virtual void decode(FrameKind kind, std::span<const std::byte> payload,
+                      const ResponseContext& context) = 0;
+
+  void set_exception_quietly(std::exception_ptr error) noexcept {
+    if (this->done()) return;
+    try {
+      this->set_exception(std::move(error));
+    } catch (...) {
+      // Only this pool completes a claimed task: unreachable.
+    }
+  }
+};
+
+}  // namespace internal
+}  // namespace concurrent
+
+#endif  // CONCURRENT_IPC_INTERNAL_REMOTE_TASK_H_

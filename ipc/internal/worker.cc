@@ -1,0 +1,444 @@
+// Copyright 2026 The concurrent Authors.
+//
+// Notes about the implementation
+//
+// A worker trusts nothing it reads from shared memory: it maps the control
+// segment only if it is sealed against shrinking and at least as large as
+// the geometry its header describes, and it re-derives that geometry from the
+// header's own fields. Frames are parsed with ByteReader (every read bounds
+// checked). A request ring whose indices are impossible ends the worker with
+// kExitCorruptRing rather than a guess.
+//
+// Order of a task: started_seq := seq (so the parent can tell, after a
+// death, which frames of the ring never started), run, pop the request
+// (frees its slot and spill range), publish the response, notify the
+// manager if it sleeps. Responses are published in request order.
+//
+// Waiting: a short poll of the ring (only when the process may use several
+// CPUs), then a park on the block's doorbell futex after setting `sleeping`
+// (Dekker with the parent's "publish, fence, read sleeping"). Parks are
+// bounded (1 s): on waking the worker checks that its parent (the fork
+// server) and the pool's process are alive, and exits if not.
+
+#include "ipc/internal/worker.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "futures/internal/cpu.h"
+#include "gil/gil.h"
+#include "ipc/internal/channel.h"
+#include "ipc/internal/futex.h"
+#include "ipc/internal/layout.h"
+#include "ipc/internal/shared_segment.h"
+
+namespace concurrent {
+namespace internal {
+namespace {
+
+std::atomic<TaskInvoker> g_invoker{nullptr};
+
+constexpr auto kSpinTime = std::chrono::microseconds(50);
+constexpr int kPausePolls = 64;
+constexpr absl::Duration kParkTimeout = absl::Seconds(1);
+
+class Worker {
+ public:
+  explicit Worker(const WorkerStartup& s) : startup_(s) {}
+  [[noreturn]] void run();
+
+ private:
+  bool map_segment();
+  void check_alive();
+  // Waits until a request is available or stop is set.
+  void wait_for_request();
+  void notify_manager();
+  // Runs the initializer; on failure publishes its exception as frame 0
+  // and exits.
+  void initialize();
+  FrameKind run_frame(const Frame& frame, std::vector<std::byte>& out);
+  bool invoke(std::string_view name, std::span<const std::byte> args,
+              std::vector<std::byte>& out);
+  void respond(std::uint64_t seq, FrameKind kind, std::vector<std::byte>& out);
+
+  WorkerStartup startup_;
+  MappedWindow control_;
+  SegmentHeader* header_ = nullptr;
+  WorkerBlock* block_ = nullptr;
+  SegmentGeometry geometry_{};
+  FrameReader requests_;
+  FrameWriter responses_;
+  std::unique_ptr<Gil> gil_;
+  TaskInvoker invoker_ = nullptr;
+};
+
+bool Worker::map_segment() {
+  const std::int64_t size = FileSize(startup_.control_fd);
+  if (size < static_cast<std::int64_t>(sizeof(SegmentHeader)) ||
+      !IsShrinkSealed(startup_.control_fd) ||
+      !IsShrinkSealed(startup_.spill_fd)) {
+    return false;
+  }
+  try {
+    control_ =
+        MappedWindow(startup_.control_fd, 0, static_cast<std::size_t>(size));
+  } catch (...) {
+    return false;
+  }
+  header_ = reinterpret_cast<SegmentHeader*>(control_.data());
+  const SegmentHeader& h = *header_;
+  geometry_ = {h.worker_count, h.initializer_size, h.spill_area_size};
+  if (h.magic != kSegmentMagic || h.version != kLayoutVersion ||
+      h.header_size != sizeof(SegmentHeader) ||
+      h.worker_block_size != sizeof(WorkerBlock) || h.slot_size != kSlotSize ||
+      h.slot_count != kSlotCount || startup_.worker_index >= h.worker_count ||
+      h.owner_pid != static_cast<std::uint32_t>(startup_.owner_pid) ||
+      h.worker_blocks_offset != geometry_.worker_blocks_offset() ||
+      h.segment_size != geometry_.segment_size() ||
+      h.segment_size > static_cast<std::uint64_t>(size) ||
+      (h.initializer_size != 0 &&
+       h.initializer_offset != geometry_.initializer_offset()) ||
+      FileSize(startup_.spill_fd) <
+          static_cast<std::int64_t>(geometry_.spill_segment_size())) {
+    return false;
+  }
+  block_ = reinterpret_cast<WorkerBlock*>(
+      control_.data() + h.worker_blocks_offset +
+      startup_.worker_index * geometry_.worker_stride());
+  const std::uint64_t area = h.spill_area_size;
+  requests_ = FrameReader(
+      &block_->request, block_->request_slots,
+      {startup_.spill_fd, geometry_.request_area(startup_.worker_index), area});
+  responses_ =
+      FrameWriter(&block_->response, block_->response_slots,
+                  {startup_.spill_fd,
+                   geometry_.response_area(startup_.worker_index), area});
+  return true;
+}
+
+void Worker::check_alive() {
+  if (getppid() != startup_.server_pid ||
+      (kill(startup_.owner_pid, 0) != 0 && errno == ESRCH)) {
+    _exit(kExitOrphaned);
+  }
+}
+
+void Worker::wait_for_request() {
+  auto ready = [&] {
+    return requests_.available() != 0 ||
+           block_->stop.load(std::memory_order_acquire) != 0;
+  };
+  if (ready()) return;
+  if (MayRunOnSeveralCpus()) {
+    const auto until = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 0;; ++i) {
+      if (i < kPausePolls) {
+        CpuRelax();
+      } else {
+        sched_yield();
+      }
+      if (ready()) return;
+      if ((i & 15) == 15 && std::chrono::steady_clock::now() > until) break;
+    }
+  }
+  for (;;) {
+    const std::uint32_t bell = block_->doorbell.load(std::memory_order_acquire);
+    block_->sleeping.store(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (ready()) {
+      block_->sleeping.store(0, std::memory_order_relaxed);
+      return;
+    }
+    SharedFutexWait(&block_->doorbell, bell, kParkTimeout);
+    block_->sleeping.store(0, std::memory_order_relaxed);
+    if (ready()) return;
+    check_alive();
+  }
+}
+
+void Worker::notify_manager() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (header_->manager_sleeping.load(std::memory_order_relaxed) != 0 &&
+      header_->manager_sleeping.exchange(0, std::memory_order_acq_rel) != 0) {
+    const std::uint64_t one = 1;
+    ssize_t ignored = write(startup_.event_fd, &one, sizeof(one));
+    (void)ignored;
+  }
+}
+
+bool Worker::invoke(std::string_view name, std::span<const std::byte> args,
+                    std::vector<std::byte>& out) {
+  if (invoker_ == nullptr) {
+    const std::string_view message =
+        "this program has no task invoker (link //ipc:task_registry)";
+    const auto* p = reinterpret_cast<const std::byte*>(message.data());
+    out.insert(out.end(), p, p + message.size());
+    return false;
+  }
+  if (gil_ != nullptr) {
+    std::scoped_lock hold(*gil_);
+    return invoker_(name, args, out);
+  }
+  return invoker_(name, args, out);
+}
+
+void Worker::initialize() {
+  if (header_->initializer_size == 0) return;
+  const std::uint64_t offset = header_->initializer_offset;
+  const std::uint64_t size = header_->initializer_size;
+  std::vector<std::byte> out;
+  bool ok = false;
+  ByteReader reader({control_.data() + offset, static_cast<std::size_t>(size)});
+  InitializerBlock init;
+  std::span<const std::byte> name, args;
+  if (reader.read(init) && reader.read_bytes(init.name_length, name) &&
+      reader.read_bytes(init.args_length, args)) {
+    ok = invoke(AsString(name), args, out);
+    if (!ok && out.empty()) {
+      const std::string_view m = "the initializer failed";
+      const auto* p = reinterpret_cast<const std::byte*>(m.data());
+      out.assign(p, p + m.size());
+    }
+  } else {
+    const std::string_view m = "the initializer block is corrupt";
+    const auto* p = reinterpret_cast<const std::byte*>(m.data());
+    out.assign(p, p + m.size());
+    ok = false;
+    // Reported as a failure frame, not an encoded exception.
+    respond(0, FrameKind::kFailure, out);
+    block_->state.store(static_cast<std::uint32_t>(WorkerState::kInitFailed),
+                        std::memory_order_release);
+    notify_manager();
+    _exit(kExitInitFailed);
+  }
+  if (ok) return;
+  respond(0, invoker_ == nullptr ? FrameKind::kFailure : FrameKind::kException,
+          out);
+  block_->state.store(static_cast<std::uint32_t>(WorkerState::kInitFailed),
+                      std::memory_order_release);
+  notify_manager();
+  _exit(kExitInitFailed);
+}
+
+FrameKind Worker::run_frame(const Frame& frame, std::vector<std::byte>& out) {
+  auto fail = [&](std::string_view message) {
+    out.clear();
+    const auto* p = reinterpret_cast<const std::byte*>(message.data());
+    out.insert(out.end(), p, p + message.size());
+    return FrameKind::kFailure;
+  };
+  ByteReader reader(frame.payload);
+  std::uint16_t name_length = 0;
+  std::span<const std::byte> name;
+  if (!reader.read(name_length) || !reader.read_bytes(name_length, name)) {
+    return fail(absl::StrCat("request frame ", frame.seq,
+                             " is truncated: no function name"));
+  }
+  if (frame.kind == FrameKind::kCall) {
+    return invoke(AsString(name), reader.rest(), out) ? FrameKind::kValue
+                                                      : FrameKind::kException;
+  }
+  if (frame.kind != FrameKind::kChunk) {
+    return fail(absl::StrCat("request frame ", frame.seq, " has kind ",
+                             static_cast<std::uint32_t>(frame.kind),
+                             ", which is not a request"));
+  }
+  std::uint32_t count = 0;
+  if (!reader.read(count)) {
+    return fail(absl::StrCat("chunk frame ", frame.seq, " is truncated"));
+  }
+  auto put_u32 = [&](std::size_t at, std::uint32_t v) {
+    std::memcpy(out.data() + at, &v, sizeof(v));
+  };
+  out.resize(sizeof(std::uint32_t));
+  std::uint32_t done = 0;
+  for (; done < count; ++done) {
+    std::uint32_t length = 0;
+    std::span<const std::byte> args;
+    if (!reader.read(length) || !reader.read_bytes(length, args)) {
+      return fail(absl::StrCat("chunk frame ", frame.seq,
+                               " is truncated at item ", done, " of ", count));
+    }
+    const std::size_t item = out.size();
+    out.resize(item + 1 + sizeof(std::uint32_t));
+    const bool ok = invoke(AsString(name), args, out);
+    out[item] = std::byte{ok ? std::uint8_t{1} : std::uint8_t{0}};
+    put_u32(item + 1, static_cast<std::uint32_t>(out.size() - item - 5));
+    if (!ok) {
+      ++done;
+      break;
+    }
+  }
+  put_u32(0, done);
+  return FrameKind::kChunkResult;
+}
+
+void Worker::respond(std::uint64_t seq, FrameKind kind,
+                     std::vector<std::byte>& out) {
+  for (;;) {
+    std::byte* dst = nullptr;
+    switch (responses_.begin(out.size(), &dst)) {
+      case FrameWriter::Status::kOk:
+        if (!out.empty()) std::memcpy(dst, out.data(), out.size());
+        responses_.commit(seq, kind);
+        return;
+      case FrameWriter::Status::kTooLarge: {
+        const std::string message =
+            absl::StrCat("the result is ", out.size(),
+                         " bytes, more than the pool's max_payload_bytes (",
+                         header_->spill_area_size, ")");
+        out.assign(reinterpret_cast<const std::byte*>(message.data()),
+                   reinterpret_cast<const std::byte*>(message.data()) +
+                       message.size());
+        kind = FrameKind::kFailure;
+        break;
+      }
+      case FrameWriter::Status::kFull: {
+        // The parent has not consumed earlier large responses yet: wait for
+        // it to release their spill (it rings the doorbell when it does).
+        const std::uint32_t bell =
+            block_->doorbell.load(std::memory_order_acquire);
+        block_->spill_waiting.store(1, std::memory_order_seq_cst);
+        notify_manager();
+        SharedFutexWait(&block_->doorbell, bell, absl::Milliseconds(100));
+        block_->spill_waiting.store(0, std::memory_order_relaxed);
+        check_alive();
+        break;
+      }
+    }
+  }
+}
+
+void Worker::run() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  check_alive();
+  const std::string name = absl::StrCat("ccpool-w", startup_.worker_index);
+  prctl(PR_SET_NAME, name.c_str());
+  signal(SIGINT, SIG_IGN);  // Ctrl-C is the pool's process's to handle
+  signal(SIGCHLD, SIG_DFL);
+  signal(SIGPIPE, SIG_DFL);
+  if (!map_segment()) _exit(kExitBadSegment);
+  block_->pid.store(static_cast<std::uint32_t>(getpid()),
+                    std::memory_order_release);
+  invoker_ = g_invoker.load(std::memory_order_acquire);
+  if (header_->gil_enabled != 0) {
+    GilOptions options;
+    options.policy = static_cast<GilPolicy>(header_->gil_policy);
+    options.switch_interval =
+        absl::Nanoseconds(header_->gil_switch_interval_ns);
+    options.check_interval = static_cast<int>(header_->gil_check_interval);
+    try {
+      gil_ = std::make_unique<Gil>(options);
+    } catch (...) {
+      gil_ = std::make_unique<Gil>();
+    }
+  }
+  initialize();
+  block_->state.store(static_cast<std::uint32_t>(WorkerState::kReady),
+                      std::memory_order_release);
+  const std::uint64_t max_tasks = header_->max_tasks_per_child;
+  std::uint64_t done = 0;
+  std::vector<std::byte> out;
+  std::string why;
+  for (;;) {
+    Frame frame;
+    switch (requests_.peek(&frame, &why)) {
+      case FrameReader::Status::kEmpty:
+        if (block_->stop.load(std::memory_order_acquire) != 0) {
+          block_->state.store(static_cast<std::uint32_t>(WorkerState::kStopped),
+                              std::memory_order_release);
+          notify_manager();
+          _exit(0);
+        }
+        wait_for_request();
+        continue;
+      case FrameReader::Status::kCorrupt:
+        _exit(kExitCorruptRing);
+      case FrameReader::Status::kBadFrame: {
+        // Answer it as a failure of that task and go on.
+        block_->started_seq.store(frame.seq, std::memory_order_release);
+        const std::string message =
+            "the worker could not read the request: " + why;
+        out.assign(reinterpret_cast<const std::byte*>(message.data()),
+                   reinterpret_cast<const std::byte*>(message.data()) +
+                       message.size());
+        requests_.pop(frame);
+        respond(frame.seq, FrameKind::kFailure, out);
+        notify_manager();
+        continue;
+      }
+      case FrameReader::Status::kFrame:
+        break;
+    }
+    block_->started_seq.store(frame.seq, std::memory_order_release);
+    out.clear();
+    const auto start = std::chrono::steady_clock::now();
+    const FrameKind kind = run_frame(frame, out);
+    const auto ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::steady_clock::now() - start)
+            .count());
+    const std::uint64_t seq = frame.seq;
+    requests_.pop(frame);
+    respond(seq, kind, out);
+    // Average over about the last 8 tasks.
+    const std::uint64_t average =
+        block_->average_task_ns.load(std::memory_order_relaxed);
+    block_->average_task_ns.store(
+        average == 0 ? std::max<std::uint64_t>(ns, 1)
+                     : std::max<std::uint64_t>((average * 7 + ns) / 8, 1),
+        std::memory_order_relaxed);
+    block_->tasks_done.store(++done, std::memory_order_relaxed);
+    if (max_tasks != 0 && done >= max_tasks) {
+      block_->state.store(static_cast<std::uint32_t>(WorkerState::kRetiring),
+                          std::memory_order_release);
+      notify_manager();
+      _exit(0);
+    }
+    notify_manager();
+  }
+}
+
+}  // namespace
+
+const char* DescribeWorkerExitStatus(int status) {
+  switch (status) {
+    case kExitBadSegment:
+      return "the pool's shared memory failed its checks in the worker";
+    case kExitCorruptRing:
+      return "the worker found its request ring corrupt";
+    case kExitInitFailed:
+      return "the initializer failed";
+    case kExitOrphaned:
+      return "the worker lost its parent";
+    default:
+      return nullptr;
+  }
+}
+
+void SetTaskInvoker(TaskInvoker invoker) {
+  g_invoker.store(invoker, std::memory_order_release);
+}
+
+TaskInvoker GetTaskInvoker() {
+  return g_invoker.load(std::memory_order_acquire);
+}
+
+void WorkerMain(const WorkerStartup& startup) {
+  Worker worker(startup);
+  worker.run();
+}
+
+}  // namespace internal
+}  // namespace concurrent

@@ -1,0 +1,47 @@
+// Copyright 2026 The concurrent Authors.
+//
+// The worker process of a ProcessPoolExecutor: maps the pool's segments,
+// runs the initializer, then serves its request ring until told to stop,
+// its parent dies, or it has run max_tasks_per_child tasks. Private to ipc/.
+
+#ifndef CONCURRENT_IPC_INTERNAL_WORKER_H_
+#define CONCURRENT_IPC_INTERNAL_WORKER_H_
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ipc/internal/fork_server.h"
+
+namespace concurrent {
+namespace internal {
+
+// Exit statuses of a worker that could not serve (the parent names them).
+inline constexpr int kExitBadSegment = 121;   // the segment failed validation
+inline constexpr int kExitCorruptRing = 122;  // its request ring is corrupt
+inline constexpr int kExitInitFailed = 123;   // the initializer threw
+inline constexpr int kExitOrphaned = 124;     // the pool's process is gone
+
+// What each status above means, or nullptr.
+const char* DescribeWorkerExitStatus(int status);
+
+// Runs the registered function `name` on the encoded `args`: appends the
+// encoded result to `out` and returns true, or appends an encoded exception
+// and returns false. Never throws.
+using TaskInvoker = bool (*)(std::string_view name,
+                             std::span<const std::byte> args,
+                             std::vector<std::byte>& out);
+
+// The invoker every worker uses. Set it before the fork server starts (a
+// worker is a fork of the server and sees the value the server had).
+void SetTaskInvoker(TaskInvoker invoker);
+TaskInvoker GetTaskInvoker();
+
+// The worker's main loop. Never returns (leaves with _exit()).
+[[noreturn]] void WorkerMain(const WorkerStartup& startup);
+
+}  // namespace internal
+}  // namespace concurrent
+
+#endif  // CONCURRENT_IPC_INTERNAL_WORKER_H_

@@ -1,0 +1,170 @@
+// Copyright 2026 The concurrent Authors.
+
+#include "tests/ipc/raw_tasks.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "futures/internal/shared_state.h"
+#include "ipc/internal/worker.h"
+
+namespace concurrent {
+namespace testing {
+namespace {
+
+std::string g_global = "unset";
+
+void Put(std::vector<std::byte>& out, std::string_view s) {
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  out.insert(out.end(), p, p + s.size());
+}
+
+class RawTask final : public internal::RemoteTaskState<std::string> {
+ public:
+  RawTask(internal::FrameKind kind, std::string name,
+          std::vector<std::byte> body)
+      : RemoteTaskState(kind, std::move(name), std::move(body)) {}
+
+ private:
+  void decode(internal::FrameKind kind, std::span<const std::byte> payload,
+              const internal::ResponseContext&) override {
+    std::string text(internal::AsString(payload));
+    switch (kind) {
+      case internal::FrameKind::kValue:
+      case internal::FrameKind::kChunkResult:
+        set_value(std::move(text));
+        return;
+      case internal::FrameKind::kException:
+        set_exception(std::make_exception_ptr(RawTaskError(text)));
+        return;
+      default:
+        set_exception(internal::MakeFrameError(text));
+        return;
+    }
+  }
+};
+
+Future<std::string> Submit(internal::PoolCore& pool, internal::FrameKind kind,
+                           std::string fn, std::vector<std::byte> body) {
+  auto* task = new RawTask(kind, std::move(fn), std::move(body));
+  Future<std::string> future = internal::FutureAccess::adopt<std::string>(task);
+  task->ref();
+  try {
+    pool.submit(task);
+  } catch (...) {
+    task->unref();
+    throw;
+  }
+  return future;
+}
+
+const bool g_installed = [] {
+  internal::SetTaskInvoker(&RawInvoke);
+  return true;
+}();
+
+}  // namespace
+
+bool RawInvoke(std::string_view name, std::span<const std::byte> args,
+               std::vector<std::byte>& out) {
+  const std::string arg(internal::AsString(args));
+  if (name == "echo") {
+    Put(out, arg);
+    return true;
+  }
+  if (name == "pid") {
+    Put(out, std::to_string(getpid()));
+    return true;
+  }
+  if (name == "throw") {
+    Put(out, arg);
+    return false;
+  }
+  if (name == "sleep_ms") {
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::atoi(arg.c_str())));
+    return true;
+  }
+  if (name == "size") {
+    out.resize(out.size() + std::strtoull(arg.c_str(), nullptr, 10),
+               std::byte{'x'});
+    return true;
+  }
+  if (name == "length") {
+    Put(out, std::to_string(args.size()));
+    return true;
+  }
+  if (name == "sigkill") raise(SIGKILL);
+  if (name == "segv") {
+    volatile int* p = nullptr;
+    *p = 1;
+  }
+  if (name == "abort") std::abort();
+  if (name == "exit") _exit(std::atoi(arg.c_str()));
+  if (name == "init_fail") {
+    Put(out, "init failed: " + arg);
+    return false;
+  }
+  if (name == "set_global") {
+    g_global = arg;
+    return true;
+  }
+  if (name == "get_global") {
+    Put(out, g_global);
+    return true;
+  }
+  Put(out, "unknown function " + std::string(name));
+  return false;
+}
+
+Future<std::string> SubmitRaw(internal::PoolCore& pool, std::string fn,
+                              std::string_view arg) {
+  const auto* p = reinterpret_cast<const std::byte*>(arg.data());
+  return Submit(pool, internal::FrameKind::kCall, std::move(fn),
+                std::vector<std::byte>(p, p + arg.size()));
+}
+
+Future<std::string> SubmitRawChunk(internal::PoolCore& pool, std::string fn,
+                                   const std::vector<std::string>& items) {
+  std::vector<std::byte> body;
+  auto put_u32 = [&](std::uint32_t v) {
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    body.insert(body.end(), p, p + sizeof(v));
+  };
+  put_u32(static_cast<std::uint32_t>(items.size()));
+  for (const std::string& item : items) {
+    put_u32(static_cast<std::uint32_t>(item.size()));
+    Put(body, item);
+  }
+  return Submit(pool, internal::FrameKind::kChunk, std::move(fn),
+                std::move(body));
+}
+
+std::vector<std::pair<bool, std::string>> ParseChunk(std::string_view raw) {
+  std::vector<std::pair<bool, std::string>> items;
+  internal::ByteReader reader(
+      {reinterpret_cast<const std::byte*>(raw.data()), raw.size()});
+  std::uint32_t count = 0;
+  if (!reader.read(count)) return items;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint8_t ok = 0;
+    std::uint32_t length = 0;
+    std::span<const std::byte> bytes;
+    if (!reader.read(ok) || !reader.read(length) ||
+        !reader.read_bytes(length, bytes)) {
+      break;
+    }
+    items.emplace_back(ok != 0, std::string(internal::AsString(bytes)));
+  }
+  return items;
+}
+
+}  // namespace testing
+}  // namespace concurrent
