@@ -40,14 +40,17 @@
 // destructor (Python's `with` block), so every accepted task has finished
 // (or was cancelled) when the executor is gone.
 //
-// Implementing an executor: override `execute()` (run or queue one task) and
-// `shutdown()`. `submit()` and `map()` are built on `execute()`, which sees a
-// type-erased task (internal::TaskNode) that it runs, fails or cancels. An
-// event loop implements it by posting the task to its ready queue. A
-// process pool cannot ship a closure to another process: it will add its own
-// submit() for registered functions (tasks that cross by name), whose nodes
-// carry the function's name and serialised arguments, and its execute()
-// rejects other tasks with std::invalid_argument.
+// Implementing an executor: derive from Executor and override `execute()`
+// (run or queue one task) and `shutdown()`; the destructor must call
+// `shutdown(wait = true)`. `submit()` and `map()` are built on `execute()`,
+// which receives each task as a `concurrent::TaskNode` (executors/task_node.h,
+// target //executors:task_node: the public, documented extension point) that
+// it runs, fails or cancels. An event loop implements it by posting the node
+// to its ready queue. A process pool cannot ship a closure to another
+// process: it adds its own submit() for registered functions (tasks that
+// cross by name), whose nodes carry the function's name and serialised
+// arguments, and its execute() rejects other tasks with
+// std::invalid_argument.
 
 #ifndef CONCURRENT_EXECUTORS_EXECUTOR_H_
 #define CONCURRENT_EXECUTORS_EXECUTOR_H_
@@ -69,6 +72,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "executors/internal/task.h"
+#include "executors/task_node.h"
 #include "futures/future.h"
 
 namespace concurrent {
@@ -316,15 +320,15 @@ class Executor {
   virtual void shutdown(bool wait = true, bool cancel_futures = false) = 0;
 
  protected:
-  // The primitive every executor implements: accept `task` and run it (now,
-  // or later, in any thread) by calling task->run() exactly once, or fail
-  // it with task->fail_and_release(), or cancel it with
+  // The primitive every executor implements (see executors/task_node.h):
+  // accept `task` and later call exactly one of task->run() (now, or later,
+  // in any thread), task->fail_and_release(error) or
   // task->cancel_and_release(). The executor owns one reference of the task
-  // from the moment execute() returns normally.
+  // from the moment execute() returns normally; each of the three drops it.
   //
-  // Throws ExecutorShutdownError or BrokenExecutor to refuse the task; it
-  // must then not have touched it (the caller drops it).
-  virtual void execute(internal::TaskNode* task) = 0;
+  // Throws ExecutorShutdownError or BrokenExecutor (or a child) to refuse
+  // the task; it must then not have touched it (the caller drops it).
+  virtual void execute(TaskNode* task) = 0;
 };
 
 template <typename Fn, typename V>

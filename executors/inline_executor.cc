@@ -12,7 +12,7 @@ void InlineExecutor::shutdown(bool /*wait*/, bool /*cancel_futures*/) {
   shutdown_.store(true, std::memory_order_release);
 }
 
-void InlineExecutor::execute(internal::TaskNode* task) {
+void InlineExecutor::execute(TaskNode* task) {
   if (shutdown_.load(std::memory_order_acquire)) {
     throw ExecutorShutdownError(
         "cannot schedule new futures after shutdown of an InlineExecutor");

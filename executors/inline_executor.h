@@ -45,7 +45,7 @@ class InlineExecutor final : public Executor {
   void shutdown(bool wait = true, bool cancel_futures = false) override;
 
  private:
-  void execute(internal::TaskNode* task) override;
+  void execute(TaskNode* task) override;
 
   std::atomic<bool> shutdown_{false};
 };

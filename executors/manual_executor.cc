@@ -2,13 +2,15 @@
 
 #include "executors/manual_executor.h"
 
+#include <utility>
+
 #include "futures/errors.h"
 
 namespace concurrent {
 
 ManualExecutor::~ManualExecutor() { ManualExecutor::shutdown(/*wait=*/true); }
 
-void ManualExecutor::execute(internal::TaskNode* task) {
+void ManualExecutor::execute(TaskNode* task) {
   task->owner = this;
   task->next = nullptr;
   absl::MutexLock lock(&mu_);
@@ -16,25 +18,16 @@ void ManualExecutor::execute(internal::TaskNode* task) {
     throw ExecutorShutdownError(
         "cannot schedule new futures after shutdown of a ManualExecutor");
   }
-  if (tail_ != nullptr) {
-    tail_->next = task;
-  } else {
-    head_ = task;
-  }
-  tail_ = task;
-  ++size_;
+  queue_.push_back(task);
 }
 
 bool ManualExecutor::run_one() {
-  internal::TaskNode* task;
+  TaskNode* task;
   {
     absl::MutexLock lock(&mu_);
-    task = head_;
-    if (task == nullptr) return false;
-    head_ = task->next;
-    if (head_ == nullptr) tail_ = nullptr;
-    --size_;
+    task = queue_.pop_front();
   }
+  if (task == nullptr) return false;
   task->run();
   return true;
 }
@@ -47,25 +40,17 @@ std::size_t ManualExecutor::run_all() {
 
 std::size_t ManualExecutor::pending() const {
   absl::MutexLock lock(&mu_);
-  return size_;
+  return queue_.size();
 }
 
 void ManualExecutor::shutdown(bool wait, bool cancel_futures) {
-  internal::TaskNode* cancelled = nullptr;
+  TaskQueue cancelled;
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
-    if (cancel_futures) {
-      cancelled = head_;
-      head_ = tail_ = nullptr;
-      size_ = 0;
-    }
+    if (cancel_futures) cancelled = std::move(queue_);
   }
-  while (cancelled != nullptr) {
-    internal::TaskNode* next = cancelled->next;
-    cancelled->cancel_and_release();
-    cancelled = next;
-  }
+  cancelled.cancel_all();
   if (wait) run_all();
 }
 

@@ -46,6 +46,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "executors/executor.h"
+#include "executors/task_node.h"
 #include "futures/internal/shared_state.h"
 
 namespace concurrent {
@@ -89,12 +90,10 @@ class ManualExecutor final : public Executor {
   };
 
  private:
-  void execute(internal::TaskNode* task) override;
+  void execute(TaskNode* task) override;
 
   mutable absl::Mutex mu_;
-  internal::TaskNode* head_ ABSL_GUARDED_BY(mu_) = nullptr;
-  internal::TaskNode* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::size_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  TaskQueue queue_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -3,7 +3,7 @@
 // Notes about the implementation
 // ------------------------------
 // One mutex (`mu_`) guards the pool: the FIFO of queued tasks (an intrusive
-// list through TaskNode::next), the stack of parked workers, the counts of
+// TaskQueue through TaskNode::next), the stack of parked workers, the counts of
 // spinning and waking workers, the list of threads and the shutdown and
 // broken flags. Critical sections are a few pointer moves; a task costs one
 // lock in submit() and one in the worker that pops it.
@@ -86,6 +86,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "executors/internal/task.h"
+#include "executors/task_node.h"
 #include "futures/errors.h"
 #include "futures/internal/cpu.h"
 #include "futures/internal/shared_state.h"
@@ -273,22 +274,16 @@ class WorkerPool {
   void break_pool(const std::string& message) ABSL_LOCKS_EXCLUDED(mu_);
   void start_worker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   TaskNode* pop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    TaskNode* t = head_;
+    TaskNode* t = queue_.pop_front();
     if (t != nullptr) {
-      head_ = t->next;
-      if (head_ == nullptr) tail_ = nullptr;
-      --queued_;
-      queued_hint_.store(queued_, std::memory_order_relaxed);
+      queued_hint_.store(queue_.size(), std::memory_order_relaxed);
     }
     return t;
   }
   // Takes the whole queue.
-  TaskNode* take_queue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    TaskNode* list = head_;
-    head_ = tail_ = nullptr;
-    queued_ = 0;
+  TaskQueue take_queue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     queued_hint_.store(0, std::memory_order_relaxed);
-    return list;
+    return std::move(queue_);
   }
   // Takes every parked worker; each counts as waking until it runs again.
   Worker* take_parked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -313,10 +308,8 @@ class WorkerPool {
   const bool spin_;
 
   mutable PoolMutex mu_;
-  TaskNode* head_ ABSL_GUARDED_BY(mu_) = nullptr;
-  TaskNode* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
-  // queued_, readable without the lock by spinning workers.
+  TaskQueue queue_ ABSL_GUARDED_BY(mu_);
+  // queue_.size(), readable without the lock by spinning workers.
   std::atomic<std::size_t> queued_hint_{0};
   std::atomic<bool> stop_hint_{false};
   int spinning_ ABSL_GUARDED_BY(mu_) = 0;
@@ -351,7 +344,6 @@ void Worker::before_blocking(StateBase& awaited) {
 
 void WorkerPool::execute(TaskNode* task) {
   task->owner = this;
-  task->next = nullptr;
   Worker* wake = nullptr;
   {
     PoolLock lock(&mu_);
@@ -361,7 +353,7 @@ void WorkerPool::execute(TaskNode* task) {
           "cannot schedule new futures after shutdown of thread pool '",
           prefix_, "'"));
     }
-    if (queued_ + 1 > static_cast<std::size_t>(spinning_ + waking_)) {
+    if (queue_.size() + 1 > static_cast<std::size_t>(spinning_ + waking_)) {
       if (parked_ != nullptr) {
         wake = parked_;
         parked_ = wake->next_parked;
@@ -375,14 +367,8 @@ void WorkerPool::execute(TaskNode* task) {
         }
       }
     }
-    if (tail_ != nullptr) {
-      tail_->next = task;
-    } else {
-      head_ = task;
-    }
-    tail_ = task;
-    ++queued_;
-    queued_hint_.store(queued_, std::memory_order_relaxed);
+    queue_.push_back(task);
+    queued_hint_.store(queue_.size(), std::memory_order_relaxed);
   }
   if (wake != nullptr) wake->parker.unpark();
 }
@@ -469,7 +455,7 @@ bool WorkerPool::initialize(Worker* w) {
 }
 
 void WorkerPool::break_pool(const std::string& message) {
-  TaskNode* queued;
+  TaskQueue queued;
   Worker* parked;
   std::string what;
   {
@@ -491,10 +477,8 @@ void WorkerPool::break_pool(const std::string& message) {
   // done callback run below that shuts the pool down does not join workers
   // nobody will wake.
   unpark_all(parked);
-  while (queued != nullptr) {
-    TaskNode* next = queued->next;
-    queued->fail_and_release(std::make_exception_ptr(BrokenThreadPool(what)));
-    queued = next;
+  while (TaskNode* task = queued.pop_front()) {
+    task->fail_and_release(std::make_exception_ptr(BrokenThreadPool(what)));
   }
 }
 
@@ -555,7 +539,7 @@ void WorkerPool::worker_main(Worker* w) {
         } else {
           spin_backoff_ /= 2;  // this spin kept its CPU
         }
-        if (head_ != nullptr) continue;
+        if (!queue_.empty()) continue;
         if (shutdown_ || broken_) break;
       }
     }
@@ -571,7 +555,7 @@ void WorkerPool::worker_main(Worker* w) {
 }
 
 void WorkerPool::shutdown(bool wait, bool cancel_futures) {
-  TaskNode* cancelled = nullptr;
+  TaskQueue cancelled;
   Worker* parked;
   {
     PoolLock lock(&mu_);
@@ -583,11 +567,7 @@ void WorkerPool::shutdown(bool wait, bool cancel_futures) {
   // Wake the parked workers before the cancellations run done callbacks: a
   // callback that shuts the pool down (or destroys it) must find them awake.
   unpark_all(parked);
-  while (cancelled != nullptr) {
-    TaskNode* next = cancelled->next;
-    cancelled->cancel_and_release();
-    cancelled = next;
-  }
+  cancelled.cancel_all();
   if (!wait) return;
   if (is_own_worker()) {
     throw InvalidStateError(absl::StrCat(
@@ -632,9 +612,7 @@ void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
   pool_->shutdown(wait, cancel_futures);
 }
 
-void ThreadPoolExecutor::execute(internal::TaskNode* task) {
-  pool_->execute(task);
-}
+void ThreadPoolExecutor::execute(TaskNode* task) { pool_->execute(task); }
 
 int ThreadPoolExecutor::max_workers() const noexcept {
   return pool_->max_workers();

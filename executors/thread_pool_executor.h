@@ -138,7 +138,7 @@ class ThreadPoolExecutor final : public Executor {
   static std::string current_worker_name();
 
  private:
-  void execute(internal::TaskNode* task) override;
+  void execute(TaskNode* task) override;
 
   std::unique_ptr<internal::WorkerPool> pool_;
 };

@@ -399,6 +399,10 @@ inline StateBase* FutureAccess::state(const AnyFuture& f) noexcept {
   return f.state_.get();
 }
 
+inline AnyFuture FutureAccess::share_any(StateBase* state) noexcept {
+  return AnyFuture(state);
+}
+
 template <typename T, typename F>
 void CallbackListener<T, F>::on_done(StateBase& state) noexcept {
   const Future<T> future =

@@ -1,7 +1,8 @@
 // Copyright 2026 The concurrent Authors.
 //
 // The unit of work that an Executor queues: a task fused with the shared state
-// of its future. Private: include "executors/executor.h" instead.
+// of its future. Private: executors see it as a TaskNode
+// (executors/task_node.h).
 //
 // `TaskState<R, Fn, Args...>` derives from both `SharedState<R>` (what the
 // caller's Future<R> points to) and `TaskNode` (what the executor queues), so
@@ -25,47 +26,12 @@
 #include <type_traits>
 #include <utility>
 
+#include "executors/task_node.h"
 #include "futures/future.h"
 #include "futures/internal/shared_state.h"
 
 namespace concurrent {
 namespace internal {
-
-class TaskNode {
- public:
-  TaskNode(const TaskNode&) = delete;
-  TaskNode& operator=(const TaskNode&) = delete;
-
-  // Claims the task (unless it was cancelled or claimed by somebody else),
-  // runs it, completes its future, and drops the executor's reference. The
-  // node must not be touched afterwards.
-  virtual void run() noexcept = 0;
-
-  // Runs a task whose state the caller claimed with try_set_running(), and
-  // completes its future. Keeps the executor's reference (the queued node
-  // will find the task claimed and only drop it).
-  virtual void run_claimed() noexcept = 0;
-
-  // If the task was not claimed yet, claims it and fails its future with
-  // `error`. Drops the executor's reference.
-  virtual void fail_and_release(std::exception_ptr error) noexcept = 0;
-
-  // Cancels the task if it is still pending (Python's Future.cancel()), and
-  // drops the executor's reference.
-  virtual void cancel_and_release() noexcept = 0;
-
-  // The future's state (the same object).
-  virtual StateBase& state() noexcept = 0;
-
-  // Free for the executor that holds the node: an intrusive queue link and
-  // the identity of the executor, so a waiter can tell its own pool's tasks.
-  TaskNode* next = nullptr;
-  const void* owner = nullptr;
-
- protected:
-  TaskNode() = default;
-  ~TaskNode() = default;
-};
 
 // The task `std::invoke(std::move(fn), std::move(args)...)` and the state of
 // its Future<R>.

@@ -356,6 +356,8 @@ struct FutureAccess {
     return p.state_;
   }
   static StateBase* state(const AnyFuture& f) noexcept;  // in future.h
+  // Takes a new reference to `state`.
+  static AnyFuture share_any(StateBase* state) noexcept;  // in future.h
   // Adopts one reference of `state` (as a Promise owns it).
   template <typename T>
   static Promise<T> make_promise(SharedState<T>* state) noexcept {

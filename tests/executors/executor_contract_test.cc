@@ -2,8 +2,9 @@
 //
 // The contract every Executor honours, run over each executor (typed
 // GoogleTest, as folly's ThreadPoolExecutorTypedTest): the thread pool, the
-// inline executor and the manual executor (and the process pool when it
-// lands: add its ExecutorTraits and its type below).
+// inline executor, the manual executor, and an executor written on the public
+// extension point only (tests/executors/one_thread_executor.h). Add the
+// process pool's ExecutorTraits and type below when it lands.
 
 #include <atomic>
 #include <memory>
@@ -40,8 +41,9 @@ class ExecutorContractTest : public ::testing::Test {
   void drive() { Traits::drive(*executor_); }
 };
 
-using Executors =
-    ::testing::Types<ThreadPoolExecutor, InlineExecutor, ManualExecutor>;
+using testing::OneThreadExecutor;
+using Executors = ::testing::Types<ThreadPoolExecutor, InlineExecutor,
+                                   ManualExecutor, OneThreadExecutor>;
 TYPED_TEST_SUITE(ExecutorContractTest, Executors);
 
 TYPED_TEST(ExecutorContractTest, SubmitReturnsTheResultOfFnOfArgs) {

@@ -16,12 +16,40 @@
 #include "executors/manual_executor.h"
 #include "executors/thread_pool_executor.h"
 #include "futures/future.h"
+#include "tests/executors/one_thread_executor.h"
 
 namespace concurrent {
 namespace testing {
 
 template <typename E>
 struct ExecutorTraits;
+
+// While alive (and not released), tasks submitted afterwards to `E` stay
+// queued: each of its `kWorkers` threads runs a task that waits for release().
+template <typename E, int kWorkers>
+class WorkerHold {
+ public:
+  explicit WorkerHold(E& e) : started_(kWorkers) {
+    for (int i = 0; i < kWorkers; ++i) {
+      blockers_.push_back(e.submit([this] {
+        started_.DecrementCount();
+        gate_.WaitForNotification();
+      }));
+    }
+    started_.Wait();
+  }
+  ~WorkerHold() { release(); }
+  // Lets the blocking tasks end, and waits until they did.
+  void release() {
+    if (!gate_.HasBeenNotified()) gate_.Notify();
+    for (const Future<void>& f : blockers_) f.result();
+  }
+
+ private:
+  std::vector<Future<void>> blockers_;
+  absl::BlockingCounter started_;
+  absl::Notification gate_;
+};
 
 template <>
 struct ExecutorTraits<ThreadPoolExecutor> {
@@ -34,34 +62,24 @@ struct ExecutorTraits<ThreadPoolExecutor> {
   }
   // Runs what is queued (the workers do).
   static void drive(ThreadPoolExecutor&) {}
-  // While alive (and not released), tasks submitted afterwards stay queued:
-  // every worker runs a task that waits for release().
-  class Hold {
-   public:
-    explicit Hold(ThreadPoolExecutor& e) : started_(kWorkers) {
-      for (int i = 0; i < kWorkers; ++i) {
-        blockers_.push_back(e.submit([this] {
-          started_.DecrementCount();
-          gate_.WaitForNotification();
-        }));
-      }
-      started_.Wait();
-    }
-    ~Hold() { release(); }
-    // Lets the blocking tasks end, and waits until they did.
-    void release() {
-      if (!gate_.HasBeenNotified()) gate_.Notify();
-      for (const Future<void>& f : blockers_) f.result();
-    }
-
-   private:
-    std::vector<Future<void>> blockers_;
-    absl::BlockingCounter started_;
-    absl::Notification gate_;
-  };
+  using Hold = WorkerHold<ThreadPoolExecutor, kWorkers>;
   // Nothing to do while the test thread waits: the workers run the tasks.
   struct DriveOnWait {
     explicit DriveOnWait(ThreadPoolExecutor&) {}
+  };
+};
+
+// An executor built on the public extension point only.
+template <>
+struct ExecutorTraits<OneThreadExecutor> {
+  static constexpr bool kCanHold = true;
+  static std::unique_ptr<OneThreadExecutor> make() {
+    return std::make_unique<OneThreadExecutor>();
+  }
+  static void drive(OneThreadExecutor&) {}
+  using Hold = WorkerHold<OneThreadExecutor, 1>;
+  struct DriveOnWait {
+    explicit DriveOnWait(OneThreadExecutor&) {}
   };
 };
 
