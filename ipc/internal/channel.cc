@@ -55,7 +55,7 @@ FrameWriter::Status FrameWriter::begin(std::uint64_t length, std::byte** dst) {
   // The consumer's release point; a corrupt value past ours is clamped, so
   // it can only make us wait, never write outside the area.
   const std::uint64_t freed =
-      std::min(control_->spill_free.load(std::memory_order_acquire), alloc_);
+      std::min(control_->spill_free.load(std::memory_order_seq_cst), alloc_);
   std::uint64_t start = alloc_;
   if (alloc_ == freed) {
     // Everything released: restart at offset 0 (warm pages).
@@ -83,7 +83,9 @@ void FrameWriter::commit(std::uint64_t seq, FrameKind kind) {
   std::memcpy(&slot.header, &header, sizeof(header));
   if (pending_spilled_) alloc_ = pending_spill_ + pending_length_;
   ++tail_;
-  control_->tail.store(tail_, std::memory_order_release);
+  // seq_cst: the consumer's "set sleeping, re-read tail" and our "publish,
+  // read sleeping" form a Dekker pair (no fences: ThreadSanitizer).
+  control_->tail.store(tail_, std::memory_order_seq_cst);
 }
 
 std::uint64_t FrameWriter::unconsumed() const {
@@ -100,7 +102,7 @@ void FrameWriter::reset() {
 }
 
 FrameReader::Status FrameReader::peek(Frame* frame, std::string* why) {
-  const std::uint64_t tail = control_->tail.load(std::memory_order_acquire);
+  const std::uint64_t tail = control_->tail.load(std::memory_order_seq_cst);
   if (tail == head_) return Status::kEmpty;
   if (tail - head_ > kSlotCount) {
     *why = absl::StrCat("ring indices are corrupt (head ", head_, ", tail ",
@@ -152,14 +154,14 @@ FrameReader::Status FrameReader::peek(Frame* frame, std::string* why) {
 void FrameReader::pop(const Frame& frame) {
   if (frame.spill_end != 0) {
     spill_free_ = frame.spill_end;
-    control_->spill_free.store(spill_free_, std::memory_order_release);
+    control_->spill_free.store(spill_free_, std::memory_order_seq_cst);
   }
   ++head_;
   control_->head.store(head_, std::memory_order_release);
 }
 
 std::uint64_t FrameReader::available() const {
-  const std::uint64_t tail = control_->tail.load(std::memory_order_acquire);
+  const std::uint64_t tail = control_->tail.load(std::memory_order_seq_cst);
   return tail - head_ > kSlotCount ? 0 : tail - head_;
 }
 

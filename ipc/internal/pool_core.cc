@@ -138,7 +138,7 @@ std::string Describe(pid_t pid, const WorkerExit& exit) {
 void PoolCore::Completions::run() noexcept {
   for (auto& [task, error] : fail_claimed) task->fail_claimed(error);
   for (auto& [task, error] : fail_unclaimed) task->fail_and_release(error);
-  for (RemoteTask* task : cancel) task->cancel_and_release();
+  for (RemoteTaskNode* task : cancel) task->cancel_and_release();
   fail_claimed.clear();
   fail_unclaimed.clear();
   cancel.clear();
@@ -328,7 +328,7 @@ bool PoolCore::spawn_locked(int index, Completions& done) {
 void PoolCore::dispatch_locked(Completions& done) {
   std::uint64_t excluded = 0;  // workers whose spill area is full this round
   while (!pending_.empty()) {
-    RemoteTask* task = pending_.front();
+    RemoteTaskNode* task = pending_.front();
     if (!task->claimed && task->state().done()) {  // cancelled while queued
       pending_.pop_front();
       done.cancel.push_back(task);
@@ -384,8 +384,8 @@ void PoolCore::dispatch_locked(Completions& done) {
 }
 
 void PoolCore::wake_worker(Slot& slot) {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (slot.block->sleeping.load(std::memory_order_relaxed) != 0) {
+  // After the seq_cst store of the request ring's tail (see channel.cc).
+  if (slot.block->sleeping.load(std::memory_order_seq_cst) != 0) {
     slot.block->doorbell.fetch_add(1, std::memory_order_release);
     SharedFutexWake(&slot.block->doorbell, 1);
   }
@@ -403,7 +403,7 @@ void PoolCore::start_manager_locked() {
   manager_started_ = true;
 }
 
-void PoolCore::submit(RemoteTask* task) {
+void PoolCore::submit(RemoteTaskNode* task) {
   Completions done;
   {
     absl::MutexLock lock(&mu_);
@@ -430,8 +430,8 @@ void PoolCore::submit(RemoteTask* task) {
 }
 
 void PoolCore::cancel_pending_locked(Completions& done) {
-  std::deque<RemoteTask*> keep;
-  for (RemoteTask* task : pending_) {
+  std::deque<RemoteTaskNode*> keep;
+  for (RemoteTaskNode* task : pending_) {
     if (task->claimed) {
       keep.push_back(task);  // started once (its worker died): not cancellable
     } else {
@@ -495,7 +495,7 @@ void PoolCore::break_locked(const std::string& reason, Completions& done) {
       PidfdSendSignal(slot.pidfd.get(), SIGKILL);
     }
   }
-  for (RemoteTask* task : pending_) {
+  for (RemoteTaskNode* task : pending_) {
     if (task->claimed) {
       done.fail_claimed.emplace_back(task, broken_error_);
     } else {
@@ -510,7 +510,7 @@ void PoolCore::fail_in_flight_locked(Slot& slot, std::exception_ptr error,
                                      Completions& done) {
   const std::uint64_t started =
       slot.block->started_seq.load(std::memory_order_acquire);
-  std::deque<RemoteTask*> requeue;
+  std::deque<RemoteTaskNode*> requeue;
   for (const InFlight& f : slot.in_flight) {
     if (requeue_unstarted && f.seq > started) {
       requeue.push_back(f.task);
@@ -589,7 +589,7 @@ int PoolCore::drain(const LiveSlot& live) {
     std::string why;
     const FrameReader::Status status = m.responses.peek(&frame, &why);
     if (status == FrameReader::Status::kEmpty) break;
-    RemoteTask* task = nullptr;
+    RemoteTaskNode* task = nullptr;
     pid_t pid = 0;
     {
       absl::MutexLock lock(&mu_);
@@ -634,8 +634,8 @@ int PoolCore::drain(const LiveSlot& live) {
   }
   if (released_spill) {
     WorkerBlock* block = blocks_[live.index];
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (block->spill_waiting.load(std::memory_order_relaxed) != 0) {
+    // After the seq_cst store of spill_free in pop().
+    if (block->spill_waiting.load(std::memory_order_seq_cst) != 0) {
       block->doorbell.fetch_add(1, std::memory_order_release);
       SharedFutexWake(&block->doorbell, 1);
     }
@@ -768,7 +768,6 @@ void PoolCore::park(const std::vector<LiveSlot>& live, bool busy) {
     }
   }
   header_->manager_sleeping.store(1, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (responses_waiting(live)) {
     header_->manager_sleeping.store(0, std::memory_order_relaxed);
     return;

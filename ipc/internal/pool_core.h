@@ -61,7 +61,7 @@ class PoolCore {
   // Accepts `task` (the pool owns one reference from now on): sends it to a
   // worker, or queues it. Throws ExecutorShutdownError after shutdown,
   // BrokenProcessPool once broken; the task is then not accepted.
-  void submit(RemoteTask* task);
+  void submit(RemoteTaskNode* task);
 
   void shutdown(bool wait, bool cancel_futures);
   // Python 3.14's terminate_workers() (SIGTERM) and kill_workers() (SIGKILL).
@@ -75,7 +75,7 @@ class PoolCore {
 
  private:
   struct InFlight {
-    RemoteTask* task;
+    RemoteTaskNode* task;
     std::uint64_t seq;
   };
   enum class Phase { kVacant, kLive, kDraining, kStopping };
@@ -112,9 +112,9 @@ class PoolCore {
   };
   // Futures to complete once mu_ is released (they run callbacks).
   struct Completions {
-    std::vector<std::pair<RemoteTask*, std::exception_ptr>> fail_claimed;
-    std::vector<std::pair<RemoteTask*, std::exception_ptr>> fail_unclaimed;
-    std::vector<RemoteTask*> cancel;
+    std::vector<std::pair<RemoteTaskNode*, std::exception_ptr>> fail_claimed;
+    std::vector<std::pair<RemoteTaskNode*, std::exception_ptr>> fail_unclaimed;
+    std::vector<RemoteTaskNode*> cancel;
     void run() noexcept;
   };
 
@@ -174,7 +174,7 @@ class PoolCore {
 
   mutable absl::Mutex mu_;
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);
-  std::deque<RemoteTask*> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<RemoteTaskNode*> pending_ ABSL_GUARDED_BY(mu_);
   std::uint64_t tick_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<std::string> broken_ ABSL_GUARDED_BY(mu_);

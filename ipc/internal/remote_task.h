@@ -6,7 +6,7 @@
 // arguments) until it is written to a worker's ring, and decodes the
 // response into its future. Private to ipc/.
 //
-// Reference counting is the executors' (executors/internal/task.h): the
+// Reference counting is the executors' (executors/task_node.h): the
 // future owns one reference, the pool one, which complete(), fail_claimed(),
 // fail_and_release() and cancel_and_release() each drop exactly once.
 
@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "executors/internal/task.h"
+#include "executors/task_node.h"
 #include "futures/errors.h"
 #include "futures/internal/shared_state.h"
 #include "ipc/internal/layout.h"
@@ -46,7 +46,7 @@ std::exception_ptr MakeFrameError(std::string what);
 // or "Type: what()" of an encoded exception (kException).
 std::string DescribeFailure(FrameKind kind, std::span<const std::byte> payload);
 
-class RemoteTask : public TaskNode {
+class RemoteTaskNode : public TaskNode {
  public:
   // The request frame's kind (kCall or kChunk) and payload.
   FrameKind kind() const noexcept { return kind_; }
@@ -89,9 +89,9 @@ class RemoteTask : public TaskNode {
   std::uint64_t seq = 0;
 
  protected:
-  RemoteTask(FrameKind kind, std::string name, std::vector<std::byte> body)
+  RemoteTaskNode(FrameKind kind, std::string name, std::vector<std::byte> body)
       : kind_(kind), name_(std::move(name)), body_(std::move(body)) {}
-  ~RemoteTask() = default;
+  ~RemoteTaskNode() = default;
 
  private:
   FrameKind kind_;
@@ -100,9 +100,9 @@ class RemoteTask : public TaskNode {
   bool payload_released_ = false;
 };
 
-// A RemoteTask whose future is a Future<T>. Subclasses implement decode().
+// A RemoteTaskNode whose future is a Future<T>. Subclasses implement decode().
 template <typename T>
-class RemoteTaskState : public SharedState<T>, public RemoteTask {
+class RemoteTaskState : public SharedState<T>, public RemoteTaskNode {
  public:
   // A process pool task never runs in this process (nobody but its pool,
   // which never calls these, sees the node): fail rather than misbehave.
@@ -143,7 +143,7 @@ class RemoteTaskState : public SharedState<T>, public RemoteTask {
   }
 
  protected:
-  using RemoteTask::RemoteTask;
+  using RemoteTaskNode::RemoteTaskNode;
 
   // Completes the future (set_value or set_exception) from the response.
   // What it throws fails the future.

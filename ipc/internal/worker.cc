@@ -48,6 +48,7 @@ namespace internal {
 namespace {
 
 std::atomic<TaskInvoker> g_invoker{nullptr};
+WorkerBlock* g_block = nullptr;
 
 constexpr auto kSpinTime = std::chrono::microseconds(50);
 constexpr int kPausePolls = 64;
@@ -81,6 +82,10 @@ class Worker {
   FrameWriter responses_;
   std::unique_ptr<Gil> gil_;
   TaskInvoker invoker_ = nullptr;
+  // While respond() waits for spill room: the doorbell value before the
+  // flag was set.
+  std::atomic<std::uint32_t>* spill_wait_bell_ = nullptr;
+  std::uint32_t spill_bell_ = 0;
 };
 
 bool Worker::map_segment() {
@@ -155,7 +160,6 @@ void Worker::wait_for_request() {
   for (;;) {
     const std::uint32_t bell = block_->doorbell.load(std::memory_order_acquire);
     block_->sleeping.store(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (ready()) {
       block_->sleeping.store(0, std::memory_order_relaxed);
       return;
@@ -168,8 +172,8 @@ void Worker::wait_for_request() {
 }
 
 void Worker::notify_manager() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (header_->manager_sleeping.load(std::memory_order_relaxed) != 0 &&
+  // After the seq_cst store of the response ring's tail (see channel.cc).
+  if (header_->manager_sleeping.load(std::memory_order_seq_cst) != 0 &&
       header_->manager_sleeping.exchange(0, std::memory_order_acq_rel) != 0) {
     const std::uint64_t one = 1;
     ssize_t ignored = write(startup_.event_fd, &one, sizeof(one));
@@ -290,6 +294,10 @@ void Worker::respond(std::uint64_t seq, FrameKind kind,
     std::byte* dst = nullptr;
     switch (responses_.begin(out.size(), &dst)) {
       case FrameWriter::Status::kOk:
+        if (spill_wait_bell_ != nullptr) {
+          spill_wait_bell_ = nullptr;
+          block_->spill_waiting.store(0, std::memory_order_relaxed);
+        }
         if (!out.empty()) std::memcpy(dst, out.data(), out.size());
         responses_.commit(seq, kind);
         return;
@@ -306,12 +314,19 @@ void Worker::respond(std::uint64_t seq, FrameKind kind,
       }
       case FrameWriter::Status::kFull: {
         // The parent has not consumed earlier large responses yet: wait for
-        // it to release their spill (it rings the doorbell when it does).
-        const std::uint32_t bell =
-            block_->doorbell.load(std::memory_order_acquire);
-        block_->spill_waiting.store(1, std::memory_order_seq_cst);
-        notify_manager();
-        SharedFutexWait(&block_->doorbell, bell, absl::Milliseconds(100));
+        // it to release their spill (it rings the doorbell when it sees
+        // spill_waiting after a release; we re-try begin() after setting
+        // the flag, Dekker-style, before we park).
+        if (spill_wait_bell_ == nullptr) {
+          spill_wait_bell_ = &block_->doorbell;
+          spill_bell_ = block_->doorbell.load(std::memory_order_acquire);
+          block_->spill_waiting.store(1, std::memory_order_seq_cst);
+          notify_manager();
+          break;
+        }
+        SharedFutexWait(&block_->doorbell, spill_bell_,
+                        absl::Milliseconds(100));
+        spill_wait_bell_ = nullptr;
         block_->spill_waiting.store(0, std::memory_order_relaxed);
         check_alive();
         break;
@@ -331,6 +346,7 @@ void Worker::run() {
   if (!map_segment()) _exit(kExitBadSegment);
   block_->pid.store(static_cast<std::uint32_t>(getpid()),
                     std::memory_order_release);
+  g_block = block_;
   invoker_ = g_invoker.load(std::memory_order_acquire);
   if (header_->gil_enabled != 0) {
     GilOptions options;
@@ -426,6 +442,8 @@ const char* DescribeWorkerExitStatus(int status) {
       return nullptr;
   }
 }
+
+WorkerBlock* CurrentWorkerBlock() { return g_block; }
 
 void SetTaskInvoker(TaskInvoker invoker) {
   g_invoker.store(invoker, std::memory_order_release);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ipc/internal/fork_server.h"
+#include "ipc/internal/layout.h"
 
 namespace concurrent {
 namespace internal {
@@ -37,6 +38,10 @@ using TaskInvoker = bool (*)(std::string_view name,
 // worker is a fork of the server and sees the value the server had).
 void SetTaskInvoker(TaskInvoker invoker);
 TaskInvoker GetTaskInvoker();
+
+// In a worker process: its block in the pool's control segment (tests use it
+// to play a misbehaving worker). Null elsewhere.
+WorkerBlock* CurrentWorkerBlock();
 
 // The worker's main loop. Never returns (leaves with _exit()).
 [[noreturn]] void WorkerMain(const WorkerStartup& startup);

@@ -7,12 +7,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 
 #include "futures/internal/shared_state.h"
+#include "gil/gil.h"
+#include "ipc/internal/layout.h"
 #include "ipc/internal/worker.h"
 
 namespace concurrent {
@@ -111,6 +114,52 @@ bool RawInvoke(std::string_view name, std::span<const std::byte> args,
   if (name == "init_fail") {
     Put(out, "init failed: " + arg);
     return false;
+  }
+  if (name == "started_then_sleep") {
+    // Tells the test it runs (creates the file `arg`), then sleeps.
+    if (FILE* f = std::fopen(arg.c_str(), "w")) std::fclose(f);
+    std::this_thread::sleep_for(std::chrono::seconds(120));
+    return true;
+  }
+  if (name == "gil_held") {
+    Put(out, current_gil() != nullptr && current_gil()->held_by_current_thread()
+                 ? "1"
+                 : "0");
+    return true;
+  }
+  if (name == "bad_kind" || name == "bad_spill") {
+    // Plays a buggy worker: publishes a response to the running task whose
+    // header is impossible, then exits once the parent has read it.
+    internal::WorkerBlock* block = internal::CurrentWorkerBlock();
+    const std::uint64_t tail =
+        block->response.tail.load(std::memory_order_relaxed);
+    internal::Slot& slot = block->response_slots[tail % internal::kSlotCount];
+    slot.header.seq = block->started_seq.load(std::memory_order_relaxed);
+    if (name == "bad_kind") {
+      slot.header.kind = 999;
+      slot.header.flags = 0;
+      slot.header.length = 3;
+    } else {
+      slot.header.kind =
+          static_cast<std::uint32_t>(internal::FrameKind::kValue);
+      slot.header.flags = internal::kFlagSpilled;
+      slot.header.length = 4096;
+      slot.header.spill_begin = (std::uint64_t{1} << 40) - 100;
+    }
+    block->response.tail.store(tail + 1, std::memory_order_release);
+    // Wake the manager, wait until it consumed the frame, and leave (the
+    // worker's own writer would overwrite the slot).
+    internal::WorkerBlock* b = block;
+    for (int i = 0; i < 30'000 && b->response.head.load() <= tail; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    _exit(0);
+  }
+  if (name == "bad_indices") {
+    internal::WorkerBlock* block = internal::CurrentWorkerBlock();
+    block->response.tail.fetch_add(1000, std::memory_order_release);
+    std::this_thread::sleep_for(std::chrono::seconds(120));
+    return true;
   }
   if (name == "set_global") {
     g_global = arg;
