@@ -37,10 +37,10 @@
 //   int main() {
 //     concurrent::ProcessPoolExecutor::start_fork_server();
 //     concurrent::ProcessPoolExecutor pool({.max_workers = 4});
-//     concurrent::Future<std::int64_t> f = pool.submit(count_primes, 1'000'000);
-//     std::printf("%lld\n", static_cast<long long>(f.result()));  // 78498
-//     std::vector<std::int64_t> limits = {10, 100, 1000};
-//     for (std::int64_t n : pool.map(count_primes, limits)) {
+//     concurrent::Future<std::int64_t> f = pool.submit(count_primes,
+//     1'000'000); std::printf("%lld\n", static_cast<long long>(f.result())); //
+//     78498 std::vector<std::int64_t> limits = {10, 100, 1000}; for
+//     (std::int64_t n : pool.map(count_primes, limits)) {
 //       std::printf("%lld ", static_cast<long long>(n));       // 4 25 168
 //     }
 //   }  // the destructor calls shutdown(wait = true)
@@ -84,8 +84,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -159,18 +161,18 @@ class ProcessPoolExecutor final : public Executor {
   struct Options {
     // The most worker processes (>= 1). Unset: the CPUs this process may run
     // on (sched_getaffinity), as Python's os.process_cpu_count().
-    std::optional<int> max_workers;
+    std::optional<int> max_workers = std::nullopt;
     // Runs once in each worker before its first task; if it throws, the pool
     // is broken (BrokenProcessPool carrying its message).
-    Initializer initializer;
+    Initializer initializer = {};
     // A worker exits after this many tasks (>= 1) and a new one (new pid)
     // takes its place when there is work. Unset: workers live as long as the
     // pool.
-    std::optional<int> max_tasks_per_child;
+    std::optional<int> max_tasks_per_child = std::nullopt;
     // Each worker runs its tasks holding its own concurrent::Gil with these
     // options (one GIL per process, as each Python process has its own
     // interpreter): tasks may call concurrent::check_gil(), gil_sleep().
-    std::optional<GilOptions> worker_gil;
+    std::optional<GilOptions> worker_gil = std::nullopt;
     WorkerDeathPolicy on_worker_death = WorkerDeathPolicy::kBreakPool;
     // The largest encoded arguments or result of one task (or one map()
     // chunk), each way. Address space and memory are used only as far as
@@ -193,7 +195,8 @@ class ProcessPoolExecutor final : public Executor {
   // Starts this program's fork server now, if it is not running: call it at
   // the top of main(), before any thread starts. Idempotent.
   // Throws std::logic_error if this process already runs other threads (the
-  // message says so), std::system_error if fork() fails.
+  // message says so), std::runtime_error if the server cannot be started
+  // (fork() failed).
   static void start_fork_server();
 
   // Schedules `fn(args...)` in a worker process and returns its future.
@@ -209,8 +212,8 @@ class ProcessPoolExecutor final : public Executor {
     using R = task_result_t<F>;
     auto* task = new internal::CallTask<R>();
     try {
-      task->set_function(encode_call(task->args(), fn,
-                                     std::forward<Args>(args)...));
+      task->set_function(
+          encode_call(task->args(), fn, std::forward<Args>(args)...));
     } catch (...) {
       task->discard();
       throw;
@@ -238,9 +241,8 @@ class ProcessPoolExecutor final : public Executor {
                   "map(fn, inputs): fn must return a value; use submit() for "
                   "functions that return void");
     using V = std::views::all_t<R>;
-    ProcessMapResults<U, V> results(*this, fn, std::views::all(
-                                                   std::forward<R>(inputs)),
-                                    options);
+    ProcessMapResults<U, V> results(
+        *this, fn, std::views::all(std::forward<R>(inputs)), options);
     results.start();
     return results;
   }
@@ -303,12 +305,13 @@ class ProcessMapResults {
     }
     void operator++(int) { ++*this; }
     friend bool operator==(const iterator& it, std::default_sentinel_t) {
-      return it.owner_ == nullptr || it.owner_->at_end_;
+      return it.done();
     }
 
    private:
     friend class ProcessMapResults;
     explicit iterator(ProcessMapResults* owner) : owner_(owner) {}
+    bool done() const { return owner_ == nullptr || owner_->at_end_; }
     ProcessMapResults* owner_ = nullptr;
   };
 
@@ -370,7 +373,6 @@ class ProcessMapResults {
     absl::Time deadline;
     std::size_t chunksize;
     std::size_t buffersize;
-    std::string_view (*dummy)() = nullptr;
     std::function<std::string_view(Buffer&, Item&&)> encode_item;
     std::deque<Future<Chunk>> in_flight;
     Chunk chunk;               // the chunk being yielded
@@ -398,8 +400,8 @@ class ProcessMapResults {
         const std::size_t at = body.size();
         body.append(sizeof(std::uint32_t));
         name = m.encode_item(body, Item(*m.next_input));
-        const auto length =
-            static_cast<std::uint32_t>(body.size() - at - sizeof(std::uint32_t));
+        const auto length = static_cast<std::uint32_t>(body.size() - at -
+                                                       sizeof(std::uint32_t));
         std::memcpy(body.data() + at, &length, sizeof(length));
       }
       std::memcpy(body.data(), &count, sizeof(count));

@@ -313,7 +313,7 @@ void StartLocked(Client& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c.mu) {
   const int threads = CountThreads();
   const int allowed = std::max(1, g_threads_at_load) + kRuntimeThreads;
   if (threads > allowed) {
-    throw ForkServerError(absl::StrCat(
+    throw ForkServerThreadsError(absl::StrCat(
         "ProcessPoolExecutor: cannot start worker processes: this process "
         "already runs ",
         threads,

@@ -63,6 +63,12 @@ class ForkServerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The server was not started and cannot be now: the process has threads.
+class ForkServerThreadsError : public ForkServerError {
+ public:
+  using ForkServerError::ForkServerError;
+};
+
 // Starts the fork server of this process if it is not running. Throws
 // ForkServerError if the process runs more than one thread (forking it could
 // deadlock the server) or if fork() fails.

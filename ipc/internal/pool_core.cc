@@ -13,9 +13,10 @@
 // tasks go, in order, to an idle live worker (the most recently used, whose
 // poll loop is likeliest still to be spinning), else to a newly spawned one
 // if a slot is vacant, else to the least loaded worker that has room. A
-// worker's room is how many requests it may have in flight: sized from its
-// average task time to cover about 100 us of work (2..64 requests; 1..2 for
-// long tasks), and capped by max_tasks_per_child. A task is claimed
+// worker's room is how many requests it may have in flight: one, unless its
+// tasks are known to be short (average under 100 us): then enough to cover
+// about 100 us of work (2..64), so that it goes from task to task without
+// waiting for this process. Capped by max_tasks_per_child. A task is claimed
 // (try_set_running, Python's set_running_or_notify_cancel) when it is
 // written to a ring: until then cancel() works; afterwards the future is
 // running. Frames are published with a release store of the ring's tail;
@@ -87,7 +88,6 @@ namespace {
 
 constexpr std::uint64_t kMinSpillArea = std::uint64_t{1} << 21;  // 2 MiB
 constexpr std::uint64_t kQueueTargetNs = 100'000;  // work queued per worker
-constexpr std::uint64_t kLongTaskNs = 1'000'000;
 constexpr std::uint64_t kMaxDepth = kSlotCount;
 constexpr auto kManagerSpin = std::chrono::microseconds(50);
 constexpr auto kBusyEventCheck = std::chrono::milliseconds(1);
@@ -202,7 +202,7 @@ PoolCore::PoolCore(PoolConfig config)
     std::memcpy(p, config_.initializer_name.data(),
                 config_.initializer_name.size());
     p += config_.initializer_name.size();
-    if (!config_.initializer_args.empty()) {
+    if (config_.initializer_args.size() != 0) {
       std::memcpy(p, config_.initializer_args.data(),
                   config_.initializer_args.size());
     }
@@ -247,12 +247,12 @@ std::uint64_t PoolCore::capacity_locked(const Slot& slot) const {
   if (slot.phase != Phase::kLive) return 0;
   const std::uint64_t average =
       slot.block->average_task_ns.load(std::memory_order_relaxed);
-  std::uint64_t depth;
-  if (average == 0) {
-    depth = 2;  // nothing measured yet
-  } else if (average >= kLongTaskNs) {
-    depth = 2;
-  } else {
+  // Queue ahead (the worker then goes from task to task without waiting for
+  // us) only when tasks are known to be short; a long task, or one whose
+  // duration is not known yet, waits in pending_, where cancel() still works
+  // and whichever worker frees up first takes it.
+  std::uint64_t depth = 1;
+  if (average != 0 && average < kQueueTargetNs) {
     depth = std::clamp<std::uint64_t>(kQueueTargetNs / average, 2, kMaxDepth);
   }
   if (config_.max_tasks_per_child > 0) {
@@ -357,7 +357,8 @@ void PoolCore::dispatch_locked(Completions& done) {
       done.fail_claimed.emplace_back(
           task, MakeFrameError(absl::StrCat(
                     "ProcessPoolExecutor: the arguments of '",
-                    task->function_name(), "' take ", task->payload_size(),
+                    std::string(task->function_name()), "' take ",
+                    task->payload_size(),
                     " bytes, more than the pool's max_payload_bytes (",
                     geometry_.spill_area_size, ")")));
       continue;
@@ -622,9 +623,10 @@ int PoolCore::drain(const LiveSlot& live) {
       slot.in_flight.pop_front();
     }
     if (status == FrameReader::Status::kBadFrame) {
-      task->fail_claimed(MakeFrameError(absl::StrCat(
-          "ProcessPoolExecutor: the response of '", task->function_name(),
-          "' from worker pid ", pid, " is corrupt: ", why)));
+      task->fail_claimed(MakeFrameError(
+          absl::StrCat("ProcessPoolExecutor: the response of '",
+                       std::string(task->function_name()), "' from worker pid ",
+                       pid, " is corrupt: ", why)));
     } else {
       task->complete(frame.kind, frame.payload, {pid});
       released_spill |= frame.spill_end != 0;
@@ -688,8 +690,8 @@ void PoolCore::handle_exit(const LiveSlot& live) {
       std::string running;
       for (const InFlight& f : slot.in_flight) {
         if (f.seq <= started) {
-          running =
-              absl::StrCat(" while running '", f.task->function_name(), "'");
+          running = absl::StrCat(" while running '",
+                                 std::string(f.task->function_name()), "'");
           break;
         }
       }

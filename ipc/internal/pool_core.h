@@ -29,6 +29,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gil/gil.h"
+#include "ipc/codec.h"
 #include "ipc/internal/channel.h"
 #include "ipc/internal/remote_task.h"
 #include "ipc/internal/shared_segment.h"
@@ -44,7 +45,7 @@ struct PoolConfig {
   std::uint64_t max_payload_bytes = std::uint64_t{1} << 30;
   // The initializer: a registered function's name and encoded arguments.
   std::string initializer_name;
-  std::vector<std::byte> initializer_args;
+  Buffer initializer_args;
   bool has_initializer = false;
 };
 

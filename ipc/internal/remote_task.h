@@ -26,6 +26,7 @@
 #include "executors/task_node.h"
 #include "futures/errors.h"
 #include "futures/internal/shared_state.h"
+#include "ipc/codec.h"
 #include "ipc/internal/layout.h"
 
 namespace concurrent {
@@ -38,8 +39,8 @@ struct ResponseContext {
 
 // The error a future gets when its task's frames cannot be used: a request
 // that cannot be sent (larger than max_payload_bytes), a response that does
-// not decode, a worker that could not run the frame. `what` names the
-// function.
+// not decode, a worker that could not run the frame: a CodecError saying
+// `what` (which names the function).
 std::exception_ptr MakeFrameError(std::string what);
 
 // A readable account of a failure response: the text of a kFailure frame,
@@ -50,27 +51,28 @@ class RemoteTaskNode : public TaskNode {
  public:
   // The request frame's kind (kCall or kChunk) and payload.
   FrameKind kind() const noexcept { return kind_; }
-  const std::string& function_name() const noexcept { return name_; }
+  std::string_view function_name() const noexcept { return name_; }
+  // The encoded arguments (kCall) or items (kChunk): fill before submitting.
+  Buffer& args() noexcept { return args_; }
+  // `name` must outlive the node (the registry's names are static).
+  void set_function(std::string_view name) noexcept { name_ = name; }
+
   std::size_t payload_size() const noexcept {
-    return sizeof(std::uint16_t) + name_.size() + body_.size();
+    return sizeof(std::uint16_t) + name_.size() + args_.size();
   }
-  // Writes the payload: [u16 name length][name][body].
+  // Writes the payload: [u16 name length][name][args].
   void write_payload(std::byte* dst) const noexcept {
     const auto length = static_cast<std::uint16_t>(name_.size());
     std::memcpy(dst, &length, sizeof(length));
     std::memcpy(dst + sizeof(length), name_.data(), name_.size());
-    if (!body_.empty()) {
-      std::memcpy(dst + sizeof(length) + name_.size(), body_.data(),
-                  body_.size());
+    if (args_.size() != 0) {
+      std::memcpy(dst + sizeof(length) + name_.size(), args_.data(),
+                  args_.size());
     }
   }
-  // Frees the encoded body once it is in a ring (unless the pool may have to
-  // send it again).
-  void release_payload() noexcept {
-    std::vector<std::byte>().swap(body_);
-    payload_released_ = true;
-  }
-  bool payload_released() const noexcept { return payload_released_; }
+  // Frees the encoded arguments once they are in a ring (unless the pool may
+  // have to send them again).
+  void release_payload() noexcept { args_ = Buffer(); }
 
   // Completes the future from a response frame of `kind` (kValue,
   // kException, kChunkResult or kFailure) and drops the pool's reference.
@@ -82,6 +84,10 @@ class RemoteTaskNode : public TaskNode {
   // Fails a claimed task's future with `error`; drops the pool's reference.
   virtual void fail_claimed(std::exception_ptr error) noexcept = 0;
 
+  // Drops the only reference of a node that was never adopted by a future
+  // (its arguments did not encode).
+  virtual void discard() noexcept = 0;
+
   // Set by the pool when it claimed the task (it stays claimed if it is sent
   // again after its worker died before starting it).
   bool claimed = false;
@@ -89,15 +95,13 @@ class RemoteTaskNode : public TaskNode {
   std::uint64_t seq = 0;
 
  protected:
-  RemoteTaskNode(FrameKind kind, std::string name, std::vector<std::byte> body)
-      : kind_(kind), name_(std::move(name)), body_(std::move(body)) {}
+  explicit RemoteTaskNode(FrameKind kind) : kind_(kind) {}
   ~RemoteTaskNode() = default;
 
  private:
   FrameKind kind_;
-  std::string name_;
-  std::vector<std::byte> body_;
-  bool payload_released_ = false;
+  std::string_view name_;
+  Buffer args_;
 };
 
 // A RemoteTaskNode whose future is a Future<T>. Subclasses implement decode().
@@ -132,6 +136,7 @@ class RemoteTaskState : public SharedState<T>, public RemoteTaskNode {
     set_exception_quietly(std::move(error));
     this->unref();
   }
+  void discard() noexcept override { this->unref(); }
   void complete(FrameKind kind, std::span<const std::byte> payload,
                 const ResponseContext& context) noexcept override {
     try {

@@ -42,17 +42,23 @@
 #include "ipc/internal/futex.h"
 #include "ipc/internal/layout.h"
 #include "ipc/internal/shared_segment.h"
+#include "ipc/task_registry.h"
 
 namespace concurrent {
 namespace internal {
 namespace {
 
-std::atomic<TaskInvoker> g_invoker{nullptr};
+std::atomic<WorkerInvoker> g_invoker{nullptr};
 WorkerBlock* g_block = nullptr;
 
 constexpr auto kSpinTime = std::chrono::microseconds(50);
 constexpr int kPausePolls = 64;
 constexpr absl::Duration kParkTimeout = absl::Seconds(1);
+
+void SetText(Buffer& out, std::string_view text) {
+  out.clear();
+  out.append(text.data(), text.size());
+}
 
 class Worker {
  public:
@@ -68,10 +74,10 @@ class Worker {
   // Runs the initializer; on failure publishes its exception as frame 0
   // and exits.
   void initialize();
-  FrameKind run_frame(const Frame& frame, std::vector<std::byte>& out);
+  FrameKind run_frame(const Frame& frame, Buffer& out);
   bool invoke(std::string_view name, std::span<const std::byte> args,
-              std::vector<std::byte>& out);
-  void respond(std::uint64_t seq, FrameKind kind, std::vector<std::byte>& out);
+              Buffer& out);
+  void respond(std::uint64_t seq, FrameKind kind, Buffer& out);
 
   WorkerStartup startup_;
   MappedWindow control_;
@@ -81,7 +87,7 @@ class Worker {
   FrameReader requests_;
   FrameWriter responses_;
   std::unique_ptr<Gil> gil_;
-  TaskInvoker invoker_ = nullptr;
+  WorkerInvoker invoker_ = nullptr;
   // While respond() waits for spill room: the doorbell value before the
   // flag was set.
   std::atomic<std::uint32_t>* spill_wait_bell_ = nullptr;
@@ -182,14 +188,7 @@ void Worker::notify_manager() {
 }
 
 bool Worker::invoke(std::string_view name, std::span<const std::byte> args,
-                    std::vector<std::byte>& out) {
-  if (invoker_ == nullptr) {
-    const std::string_view message =
-        "this program has no task invoker (link //ipc:task_registry)";
-    const auto* p = reinterpret_cast<const std::byte*>(message.data());
-    out.insert(out.end(), p, p + message.size());
-    return false;
-  }
+                    Buffer& out) {
   if (gil_ != nullptr) {
     std::scoped_lock hold(*gil_);
     return invoker_(name, args, out);
@@ -201,45 +200,33 @@ void Worker::initialize() {
   if (header_->initializer_size == 0) return;
   const std::uint64_t offset = header_->initializer_offset;
   const std::uint64_t size = header_->initializer_size;
-  std::vector<std::byte> out;
-  bool ok = false;
+  Buffer out;
   ByteReader reader({control_.data() + offset, static_cast<std::size_t>(size)});
   InitializerBlock init;
   std::span<const std::byte> name, args;
   if (reader.read(init) && reader.read_bytes(init.name_length, name) &&
       reader.read_bytes(init.args_length, args)) {
-    ok = invoke(AsString(name), args, out);
-    if (!ok && out.empty()) {
-      const std::string_view m = "the initializer failed";
-      const auto* p = reinterpret_cast<const std::byte*>(m.data());
-      out.assign(p, p + m.size());
+    if (invoke(AsString(name), args, out)) return;
+    if (out.size() == 0) {
+      SetText(out, "the initializer failed");
+      respond(0, FrameKind::kFailure, out);
+    } else {
+      respond(0, FrameKind::kException, out);
     }
   } else {
-    const std::string_view m = "the initializer block is corrupt";
-    const auto* p = reinterpret_cast<const std::byte*>(m.data());
-    out.assign(p, p + m.size());
-    ok = false;
     // Reported as a failure frame, not an encoded exception.
+    SetText(out, "the initializer block is corrupt");
     respond(0, FrameKind::kFailure, out);
-    block_->state.store(static_cast<std::uint32_t>(WorkerState::kInitFailed),
-                        std::memory_order_release);
-    notify_manager();
-    _exit(kExitInitFailed);
   }
-  if (ok) return;
-  respond(0, invoker_ == nullptr ? FrameKind::kFailure : FrameKind::kException,
-          out);
   block_->state.store(static_cast<std::uint32_t>(WorkerState::kInitFailed),
                       std::memory_order_release);
   notify_manager();
   _exit(kExitInitFailed);
 }
 
-FrameKind Worker::run_frame(const Frame& frame, std::vector<std::byte>& out) {
-  auto fail = [&](std::string_view message) {
-    out.clear();
-    const auto* p = reinterpret_cast<const std::byte*>(message.data());
-    out.insert(out.end(), p, p + message.size());
+FrameKind Worker::run_frame(const Frame& frame, Buffer& out) {
+  auto fail = [&](const std::string& message) {
+    SetText(out, message);
     return FrameKind::kFailure;
   };
   ByteReader reader(frame.payload);
@@ -265,7 +252,7 @@ FrameKind Worker::run_frame(const Frame& frame, std::vector<std::byte>& out) {
   auto put_u32 = [&](std::size_t at, std::uint32_t v) {
     std::memcpy(out.data() + at, &v, sizeof(v));
   };
-  out.resize(sizeof(std::uint32_t));
+  out.append(sizeof(std::uint32_t));
   std::uint32_t done = 0;
   for (; done < count; ++done) {
     std::uint32_t length = 0;
@@ -275,9 +262,9 @@ FrameKind Worker::run_frame(const Frame& frame, std::vector<std::byte>& out) {
                                " is truncated at item ", done, " of ", count));
     }
     const std::size_t item = out.size();
-    out.resize(item + 1 + sizeof(std::uint32_t));
+    out.append(1 + sizeof(std::uint32_t));
     const bool ok = invoke(AsString(name), args, out);
-    out[item] = std::byte{ok ? std::uint8_t{1} : std::uint8_t{0}};
+    out.data()[item] = std::byte{ok ? std::uint8_t{1} : std::uint8_t{0}};
     put_u32(item + 1, static_cast<std::uint32_t>(out.size() - item - 5));
     if (!ok) {
       ++done;
@@ -288,8 +275,7 @@ FrameKind Worker::run_frame(const Frame& frame, std::vector<std::byte>& out) {
   return FrameKind::kChunkResult;
 }
 
-void Worker::respond(std::uint64_t seq, FrameKind kind,
-                     std::vector<std::byte>& out) {
+void Worker::respond(std::uint64_t seq, FrameKind kind, Buffer& out) {
   for (;;) {
     std::byte* dst = nullptr;
     switch (responses_.begin(out.size(), &dst)) {
@@ -298,20 +284,16 @@ void Worker::respond(std::uint64_t seq, FrameKind kind,
           spill_wait_bell_ = nullptr;
           block_->spill_waiting.store(0, std::memory_order_relaxed);
         }
-        if (!out.empty()) std::memcpy(dst, out.data(), out.size());
+        if (out.size() != 0) std::memcpy(dst, out.data(), out.size());
         responses_.commit(seq, kind);
         return;
-      case FrameWriter::Status::kTooLarge: {
-        const std::string message =
-            absl::StrCat("the result is ", out.size(),
-                         " bytes, more than the pool's max_payload_bytes (",
-                         header_->spill_area_size, ")");
-        out.assign(reinterpret_cast<const std::byte*>(message.data()),
-                   reinterpret_cast<const std::byte*>(message.data()) +
-                       message.size());
+      case FrameWriter::Status::kTooLarge:
+        SetText(out, absl::StrCat("the result is ", out.size(),
+                                  " bytes, more than the pool's "
+                                  "max_payload_bytes (",
+                                  header_->spill_area_size, ")"));
         kind = FrameKind::kFailure;
         break;
-      }
       case FrameWriter::Status::kFull: {
         // The parent has not consumed earlier large responses yet: wait for
         // it to release their spill (it rings the doorbell when it sees
@@ -348,6 +330,7 @@ void Worker::run() {
                     std::memory_order_release);
   g_block = block_;
   invoker_ = g_invoker.load(std::memory_order_acquire);
+  if (invoker_ == nullptr) invoker_ = &invoke_registered;
   if (header_->gil_enabled != 0) {
     GilOptions options;
     options.policy = static_cast<GilPolicy>(header_->gil_policy);
@@ -365,7 +348,7 @@ void Worker::run() {
                       std::memory_order_release);
   const std::uint64_t max_tasks = header_->max_tasks_per_child;
   std::uint64_t done = 0;
-  std::vector<std::byte> out;
+  Buffer out;
   std::string why;
   for (;;) {
     Frame frame;
@@ -384,11 +367,7 @@ void Worker::run() {
       case FrameReader::Status::kBadFrame: {
         // Answer it as a failure of that task and go on.
         block_->started_seq.store(frame.seq, std::memory_order_release);
-        const std::string message =
-            "the worker could not read the request: " + why;
-        out.assign(reinterpret_cast<const std::byte*>(message.data()),
-                   reinterpret_cast<const std::byte*>(message.data()) +
-                       message.size());
+        SetText(out, "the worker could not read the request: " + why);
         requests_.pop(frame);
         respond(frame.seq, FrameKind::kFailure, out);
         notify_manager();
@@ -445,12 +424,8 @@ const char* DescribeWorkerExitStatus(int status) {
 
 WorkerBlock* CurrentWorkerBlock() { return g_block; }
 
-void SetTaskInvoker(TaskInvoker invoker) {
+void SetWorkerInvoker(WorkerInvoker invoker) {
   g_invoker.store(invoker, std::memory_order_release);
-}
-
-TaskInvoker GetTaskInvoker() {
-  return g_invoker.load(std::memory_order_acquire);
 }
 
 void WorkerMain(const WorkerStartup& startup) {

@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <span>
 #include <string_view>
-#include <vector>
 
+#include "ipc/codec.h"
 #include "ipc/internal/fork_server.h"
 #include "ipc/internal/layout.h"
 
@@ -29,15 +29,16 @@ const char* DescribeWorkerExitStatus(int status);
 
 // Runs the registered function `name` on the encoded `args`: appends the
 // encoded result to `out` and returns true, or appends an encoded exception
-// and returns false. Never throws.
-using TaskInvoker = bool (*)(std::string_view name,
-                             std::span<const std::byte> args,
-                             std::vector<std::byte>& out);
+// and returns false. Never throws. internal::invoke_registered
+// (ipc/task_registry.h) is the one workers use.
+using WorkerInvoker = bool (*)(std::string_view name,
+                               std::span<const std::byte> args, Buffer& out);
 
-// The invoker every worker uses. Set it before the fork server starts (a
-// worker is a fork of the server and sees the value the server had).
-void SetTaskInvoker(TaskInvoker invoker);
-TaskInvoker GetTaskInvoker();
+// Replaces the invoker of every worker (tests of the transport install one
+// that misbehaves on purpose); nullptr restores invoke_registered. Set it
+// before the fork server starts: a worker is a fork of the server and sees
+// the value the server had.
+void SetWorkerInvoker(WorkerInvoker invoker);
 
 // In a worker process: its block in the pool's control segment (tests use it
 // to play a misbehaving worker). Null elsewhere.

@@ -170,7 +170,7 @@ TEST(FaultsTest, DeathFailsEveryPendingFuture) {
 TEST(FaultsTest, ReplacePolicyFailsOnlyTheRunningTask) {
   PoolConfig config = Config(1);
   config.replace_dead_workers = true;
-  PoolCore pool(config);
+  PoolCore pool(std::move(config));
   const std::string first_pid = SubmitRaw(pool, "pid", "").result(kBound);
   const std::string marker = TempPath("replace");
   std::remove(marker.c_str());
@@ -198,11 +198,8 @@ TEST(FaultsTest, ReplacePolicyGivesUpOnWorkersThatDieAtOnce) {
   config.replace_dead_workers = true;
   config.has_initializer = true;
   config.initializer_name = "exit";
-  const std::string seven = "7";
-  config.initializer_args.assign(
-      reinterpret_cast<const std::byte*>(seven.data()),
-      reinterpret_cast<const std::byte*>(seven.data()) + seven.size());
-  PoolCore pool(config);
+  config.initializer_args.append("7", 1);
+  PoolCore pool(std::move(config));
   Future<std::string> f = SubmitRaw(pool, "echo", "x");
   const std::string message = BrokenMessage(f);
   EXPECT_TRUE(Contains(message, "exited with status 7")) << message;
@@ -213,11 +210,8 @@ TEST(FaultsTest, InitializerFailureBreaksThePoolWithItsMessage) {
   PoolConfig config = Config(2);
   config.has_initializer = true;
   config.initializer_name = "init_fail";
-  const std::string why = "no database";
-  config.initializer_args.assign(
-      reinterpret_cast<const std::byte*>(why.data()),
-      reinterpret_cast<const std::byte*>(why.data()) + why.size());
-  PoolCore pool(config);
+  config.initializer_args.append("no database", 11);
+  PoolCore pool(std::move(config));
   Future<std::string> f = SubmitRaw(pool, "echo", "x");
   const std::string message = BrokenMessage(f);
   EXPECT_TRUE(Contains(message, "initializer")) << message;
@@ -229,11 +223,8 @@ TEST(FaultsTest, InitializerRunsOncePerWorker) {
   PoolConfig config = Config(1);
   config.has_initializer = true;
   config.initializer_name = "set_global";
-  const std::string value = "initialized";
-  config.initializer_args.assign(
-      reinterpret_cast<const std::byte*>(value.data()),
-      reinterpret_cast<const std::byte*>(value.data()) + value.size());
-  PoolCore pool(config);
+  config.initializer_args.append("initialized", 11);
+  PoolCore pool(std::move(config));
   EXPECT_EQ(SubmitRaw(pool, "get_global", "").result(kBound), "initialized");
 }
 
@@ -271,7 +262,7 @@ TEST(FaultsTest, CorruptResponseHeaderFailsThatFuture) {
   for (const char* fn : {"bad_kind", "bad_spill"}) {
     PoolConfig config = Config(1);
     config.replace_dead_workers = true;
-    PoolCore pool(config);
+    PoolCore pool(std::move(config));
     Future<std::string> f = SubmitRaw(pool, fn, "");
     try {
       f.result(kBound);
@@ -304,7 +295,7 @@ TEST(FaultsTest, UnknownFunctionFailsThatFutureOnly) {
 TEST(FaultsTest, WorkersHoldTheirOwnGil) {
   PoolConfig config = Config(1);
   config.worker_gil = GilOptions{};
-  PoolCore pool(config);
+  PoolCore pool(std::move(config));
   EXPECT_EQ(SubmitRaw(pool, "gil_held", "").result(kBound), "1");
   PoolCore plain(Config(1));
   EXPECT_EQ(SubmitRaw(plain, "gil_held", "").result(kBound), "0");
@@ -317,7 +308,7 @@ TEST(FaultsTest, ShutdownWithoutWaitStillRunsEverythingWithMaxTasks) {
   {
     PoolConfig config = Config(2);
     config.max_tasks_per_child = 3;
-    PoolCore pool(config);
+    PoolCore pool(std::move(config));
     for (int i = 0; i < 40; ++i) {
       fs.push_back(SubmitRaw(pool, "echo", std::to_string(i)));
     }

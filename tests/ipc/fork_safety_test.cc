@@ -64,7 +64,7 @@ TEST(ForkSafetyTest, HundredPoolsWhileAThreadPoolLocksAndAllocates) {
   for (int i = 0; i < 100; ++i) {
     internal::PoolConfig config;
     config.max_workers = 2;
-    internal::PoolCore pool(config);
+    internal::PoolCore pool(std::move(config));
     Future<std::string> a = testing::SubmitRaw(pool, "echo", "ping");
     Future<std::string> b = testing::SubmitRaw(pool, "size", "100000");
     ASSERT_EQ(a.result(kBound), "ping") << "round " << i;

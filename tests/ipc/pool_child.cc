@@ -32,7 +32,8 @@ using concurrent::testing::SubmitRaw;
 int ParentSigkill() {
   PoolConfig config;
   config.max_workers = 2;
-  static PoolCore* pool = new PoolCore(config);  // never destroyed: killed
+  static PoolCore* pool =
+      new PoolCore(std::move(config));  // never destroyed: killed
   auto a = SubmitRaw(*pool, "sleep_ms", "600000");
   auto b = SubmitRaw(*pool, "sleep_ms", "600000");
   // Both workers exist once both tasks are in flight.
@@ -48,7 +49,7 @@ int NoHook() {
   busy.detach();
   PoolConfig config;
   config.max_workers = 2;
-  PoolCore pool(config);
+  PoolCore pool(std::move(config));
   const absl::Time start = absl::Now();
   try {
     SubmitRaw(pool, "echo", "x").result(absl::Seconds(30));

