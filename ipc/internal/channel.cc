@@ -88,6 +88,73 @@ void FrameWriter::commit(std::uint64_t seq, FrameKind kind) {
   control_->tail.store(tail_, std::memory_order_seq_cst);
 }
 
+std::byte* FrameWriter::begin_inline() {
+  const std::uint64_t head = control_->head.load(std::memory_order_acquire);
+  if (tail_ - head >= kSlotCount) return nullptr;
+  pending_spilled_ = false;
+  pending_length_ = 0;
+  return slots_[tail_ % kSlotCount].inline_payload;
+}
+
+FrameWriter::Status FrameWriter::reserve_spill(std::uint64_t min_length,
+                                               std::uint64_t kept,
+                                               std::byte** dst,
+                                               std::uint64_t* capacity) {
+  const std::uint64_t area = spill_.area_size();
+  if (min_length > area) return Status::kTooLarge;
+  const std::uint64_t freed =
+      std::min(control_->spill_free.load(std::memory_order_seq_cst), alloc_);
+  // The contiguous free room from monotonic position `start`.
+  auto room = [&](std::uint64_t start) {
+    const std::uint64_t to_end = area - start % area;
+    return alloc_ == freed ? to_end : std::min(to_end, freed + area - start);
+  };
+  // Not much more than asked, so that the window we map stays small.
+  auto grant = [&](std::uint64_t available) {
+    return std::min(available,
+                    std::max(min_length * 2, std::uint64_t{1} << 20));
+  };
+  if (pending_spilled_ && room(pending_spill_) >= min_length) {
+    // Extend in place: the bytes stay where they are (the window may move).
+    *capacity = grant(room(pending_spill_));
+    *dst = spill_.at(pending_spill_ % area, *capacity);
+    return Status::kOk;
+  }
+  std::uint64_t start = alloc_ == freed ? RoundUp(alloc_, area) : alloc_;
+  if (alloc_ != freed && room(start) < min_length) {
+    start = RoundUp(start, area);  // past the end: from offset 0
+  }
+  if (room(start) < min_length ||
+      (alloc_ != freed && start + min_length - freed > area)) {
+    return Status::kFull;
+  }
+  const std::uint64_t granted = grant(room(start));
+  if (pending_spilled_) {
+    // Move the kept bytes from the old reservation (rare: it could not be
+    // extended in place). Map both through one window.
+    const std::uint64_t old_phys = pending_spill_ % area;
+    const std::uint64_t new_phys = start % area;
+    std::byte* base =
+        spill_.at(0, std::max(old_phys + kept, new_phys + granted));
+    std::memmove(base + new_phys, base + old_phys, kept);
+    *dst = base + new_phys;
+  } else {
+    std::byte* inline_bytes = slots_[tail_ % kSlotCount].inline_payload;
+    *dst = spill_.at(start % area, granted);
+    std::memcpy(*dst, inline_bytes, kept);
+  }
+  pending_spilled_ = true;
+  pending_spill_ = start;
+  *capacity = granted;
+  return Status::kOk;
+}
+
+void FrameWriter::commit_length(std::uint64_t seq, FrameKind kind,
+                                std::uint64_t length) {
+  pending_length_ = length;
+  commit(seq, kind);
+}
+
 std::uint64_t FrameWriter::unconsumed() const {
   return tail_ - control_->head.load(std::memory_order_acquire);
 }

@@ -76,8 +76,23 @@ class FrameWriter {
   // Publishes the reserved frame.
   void commit(std::uint64_t seq, FrameKind kind);
 
+  // For a payload whose length is not known in advance (an encoder writing
+  // straight into the frame): begin_inline() starts the frame in the free
+  // slot's inline room (nullptr if no slot is free); when the payload
+  // outgrows what it has, reserve_spill() moves it to the spill area (or
+  // extends the spill reservation in place) with room for at least
+  // `min_length` bytes, keeping its first `kept` bytes: `*dst` and
+  // `*capacity` say where it is now and how much room it has. kFull: not now
+  // (the consumer has not released enough; retry later, the frame is
+  // unchanged). Then commit_length() publishes it.
+  std::byte* begin_inline();
+  Status reserve_spill(std::uint64_t min_length, std::uint64_t kept,
+                       std::byte** dst, std::uint64_t* capacity);
+  void commit_length(std::uint64_t seq, FrameKind kind, std::uint64_t length);
+
   // Frames published and not yet consumed.
   std::uint64_t unconsumed() const;
+  std::uint64_t spill_area_size() const { return spill_.area_size(); }
   // Forgets everything (the peer is gone and the ring was reset).
   void reset();
 

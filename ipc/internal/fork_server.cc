@@ -245,7 +245,18 @@ void Reap(Child& child) {
   close(child.pidfd);
 }
 
+[[noreturn]] void ServerLoop(int socket, pid_t parent);
+
+// Nothing may unwind past this frame (see WorkerMain).
 [[noreturn]] void ServerMain(int socket, pid_t parent) {
+  try {
+    ServerLoop(socket, parent);
+  } catch (...) {
+  }
+  _exit(1);
+}
+
+void ServerLoop(int socket, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(0);
   prctl(PR_SET_NAME, "ccpool-server");

@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,7 @@
 #include "ipc/internal/futex.h"
 #include "ipc/internal/layout.h"
 #include "ipc/internal/shared_segment.h"
+#include "ipc/remote_error.h"
 #include "ipc/task_registry.h"
 
 namespace concurrent {
@@ -60,6 +62,28 @@ void SetText(Buffer& out, std::string_view text) {
   out.append(text.data(), text.size());
 }
 
+class Worker;
+
+// A response encoded straight into the response ring: in the free slot's
+// inline room first, moved to the spill area when it outgrows it (the
+// Buffer's grow() hook), so that a result is copied once, by its encoder.
+class ResponseBuffer final : public Buffer {
+ public:
+  explicit ResponseBuffer(Worker* worker) : worker_(worker) {}
+  ResponseBuffer(const ResponseBuffer&) = delete;
+  ResponseBuffer& operator=(const ResponseBuffer&) = delete;
+
+  // Starts a frame in `writer`'s next slot.
+  void start(FrameWriter& writer);
+
+ protected:
+  void grow(size_t min_capacity) override;
+
+ private:
+  Worker* worker_;
+  FrameWriter* writer_ = nullptr;
+};
+
 class Worker {
  public:
   explicit Worker(const WorkerStartup& s) : startup_(s) {}
@@ -77,8 +101,16 @@ class Worker {
   FrameKind run_frame(const Frame& frame, Buffer& out);
   bool invoke(std::string_view name, std::span<const std::byte> args,
               Buffer& out);
-  void respond(std::uint64_t seq, FrameKind kind, Buffer& out);
+  // Publishes the response in out_ as frame `seq`.
+  void publish(std::uint64_t seq, FrameKind kind);
 
+ public:
+  // Called by ResponseBuffer when the spill area has no room yet: waits
+  // (bounded) for the parent to release earlier responses.
+  void wait_for_spill();
+  [[noreturn]] void no_slot();
+
+ private:
   WorkerStartup startup_;
   MappedWindow control_;
   SegmentHeader* header_ = nullptr;
@@ -88,11 +120,43 @@ class Worker {
   FrameWriter responses_;
   std::unique_ptr<Gil> gil_;
   WorkerInvoker invoker_ = nullptr;
-  // While respond() waits for spill room: the doorbell value before the
-  // flag was set.
-  std::atomic<std::uint32_t>* spill_wait_bell_ = nullptr;
+  // While a response waits for spill room: whether the flag is set, and the
+  // doorbell's value before it was.
+  bool spill_waiting_ = false;
   std::uint32_t spill_bell_ = 0;
+  ResponseBuffer out_{this};
 };
+
+void ResponseBuffer::start(FrameWriter& writer) {
+  writer_ = &writer;
+  std::byte* slot = writer.begin_inline();
+  // The parent never has more requests in flight than a ring holds, so a
+  // response always finds a free slot; a parent that breaks that rule is
+  // not one we can talk to.
+  if (slot == nullptr) worker_->no_slot();
+  set_storage(slot, kInlineCapacity);
+  clear();
+}
+
+void ResponseBuffer::grow(size_t min_capacity) {
+  for (;;) {
+    std::byte* dst = nullptr;
+    std::uint64_t capacity = 0;
+    switch (writer_->reserve_spill(min_capacity, size(), &dst, &capacity)) {
+      case FrameWriter::Status::kOk:
+        set_storage(dst, static_cast<size_t>(capacity));
+        return;
+      case FrameWriter::Status::kTooLarge:
+        throw CodecError(absl::StrCat(
+            "ProcessPoolExecutor: the result needs at least ", min_capacity,
+            " bytes, more than the pool's max_payload_bytes (",
+            writer_->spill_area_size(), ")"));
+      case FrameWriter::Status::kFull:
+        worker_->wait_for_spill();
+        break;
+    }
+  }
+}
 
 bool Worker::map_segment() {
   const std::int64_t size = FileSize(startup_.control_fd);
@@ -189,34 +253,41 @@ void Worker::notify_manager() {
 
 bool Worker::invoke(std::string_view name, std::span<const std::byte> args,
                     Buffer& out) {
-  if (gil_ != nullptr) {
-    std::scoped_lock hold(*gil_);
+  const std::size_t start = out.size();
+  try {
+    if (gil_ != nullptr) {
+      std::scoped_lock hold(*gil_);
+      return invoker_(name, args, out);
+    }
     return invoker_(name, args, out);
+  } catch (...) {
+    // invoke_registered never throws; a replacement invoker might.
+    out.truncate(start);
+    encode_exception(std::current_exception(), name, out);
+    return false;
   }
-  return invoker_(name, args, out);
 }
 
 void Worker::initialize() {
   if (header_->initializer_size == 0) return;
   const std::uint64_t offset = header_->initializer_offset;
   const std::uint64_t size = header_->initializer_size;
-  Buffer out;
   ByteReader reader({control_.data() + offset, static_cast<std::size_t>(size)});
   InitializerBlock init;
   std::span<const std::byte> name, args;
+  out_.start(responses_);
   if (reader.read(init) && reader.read_bytes(init.name_length, name) &&
       reader.read_bytes(init.args_length, args)) {
-    if (invoke(AsString(name), args, out)) return;
-    if (out.size() == 0) {
-      SetText(out, "the initializer failed");
-      respond(0, FrameKind::kFailure, out);
+    if (invoke(AsString(name), args, out_)) return;
+    if (out_.size() == 0) {
+      SetText(out_, "the initializer failed");
+      publish(0, FrameKind::kFailure);
     } else {
-      respond(0, FrameKind::kException, out);
+      publish(0, FrameKind::kException);
     }
   } else {
-    // Reported as a failure frame, not an encoded exception.
-    SetText(out, "the initializer block is corrupt");
-    respond(0, FrameKind::kFailure, out);
+    SetText(out_, "the initializer block is corrupt");
+    publish(0, FrameKind::kFailure);
   }
   block_->state.store(static_cast<std::uint32_t>(WorkerState::kInitFailed),
                       std::memory_order_release);
@@ -275,47 +346,32 @@ FrameKind Worker::run_frame(const Frame& frame, Buffer& out) {
   return FrameKind::kChunkResult;
 }
 
-void Worker::respond(std::uint64_t seq, FrameKind kind, Buffer& out) {
-  for (;;) {
-    std::byte* dst = nullptr;
-    switch (responses_.begin(out.size(), &dst)) {
-      case FrameWriter::Status::kOk:
-        if (spill_wait_bell_ != nullptr) {
-          spill_wait_bell_ = nullptr;
-          block_->spill_waiting.store(0, std::memory_order_relaxed);
-        }
-        if (out.size() != 0) std::memcpy(dst, out.data(), out.size());
-        responses_.commit(seq, kind);
-        return;
-      case FrameWriter::Status::kTooLarge:
-        SetText(out, absl::StrCat("the result is ", out.size(),
-                                  " bytes, more than the pool's "
-                                  "max_payload_bytes (",
-                                  header_->spill_area_size, ")"));
-        kind = FrameKind::kFailure;
-        break;
-      case FrameWriter::Status::kFull: {
-        // The parent has not consumed earlier large responses yet: wait for
-        // it to release their spill (it rings the doorbell when it sees
-        // spill_waiting after a release; we re-try begin() after setting
-        // the flag, Dekker-style, before we park).
-        if (spill_wait_bell_ == nullptr) {
-          spill_wait_bell_ = &block_->doorbell;
-          spill_bell_ = block_->doorbell.load(std::memory_order_acquire);
-          block_->spill_waiting.store(1, std::memory_order_seq_cst);
-          notify_manager();
-          break;
-        }
-        SharedFutexWait(&block_->doorbell, spill_bell_,
-                        absl::Milliseconds(100));
-        spill_wait_bell_ = nullptr;
-        block_->spill_waiting.store(0, std::memory_order_relaxed);
-        check_alive();
-        break;
-      }
-    }
+void Worker::publish(std::uint64_t seq, FrameKind kind) {
+  if (spill_waiting_) {
+    spill_waiting_ = false;
+    block_->spill_waiting.store(0, std::memory_order_relaxed);
   }
+  responses_.commit_length(seq, kind, out_.size());
 }
+
+void Worker::wait_for_spill() {
+  // The parent rings the doorbell when it sees spill_waiting after a
+  // release; the first call sets the flag and lets the caller retry
+  // (Dekker-style), the next one parks (bounded).
+  if (!spill_waiting_) {
+    spill_waiting_ = true;
+    spill_bell_ = block_->doorbell.load(std::memory_order_acquire);
+    block_->spill_waiting.store(1, std::memory_order_seq_cst);
+    notify_manager();
+    return;
+  }
+  SharedFutexWait(&block_->doorbell, spill_bell_, absl::Milliseconds(100));
+  spill_waiting_ = false;
+  block_->spill_waiting.store(0, std::memory_order_relaxed);
+  check_alive();
+}
+
+void Worker::no_slot() { _exit(kExitCorruptRing); }
 
 void Worker::run() {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -348,7 +404,6 @@ void Worker::run() {
                       std::memory_order_release);
   const std::uint64_t max_tasks = header_->max_tasks_per_child;
   std::uint64_t done = 0;
-  Buffer out;
   std::string why;
   for (;;) {
     Frame frame;
@@ -367,9 +422,10 @@ void Worker::run() {
       case FrameReader::Status::kBadFrame: {
         // Answer it as a failure of that task and go on.
         block_->started_seq.store(frame.seq, std::memory_order_release);
-        SetText(out, "the worker could not read the request: " + why);
+        out_.start(responses_);
+        SetText(out_, "the worker could not read the request: " + why);
         requests_.pop(frame);
-        respond(frame.seq, FrameKind::kFailure, out);
+        publish(frame.seq, FrameKind::kFailure);
         notify_manager();
         continue;
       }
@@ -377,16 +433,16 @@ void Worker::run() {
         break;
     }
     block_->started_seq.store(frame.seq, std::memory_order_release);
-    out.clear();
+    out_.start(responses_);
     const auto start = std::chrono::steady_clock::now();
-    const FrameKind kind = run_frame(frame, out);
+    const FrameKind kind = run_frame(frame, out_);
     const auto ns = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::steady_clock::now() - start)
             .count());
     const std::uint64_t seq = frame.seq;
     requests_.pop(frame);
-    respond(seq, kind, out);
+    publish(seq, kind);
     // Average over about the last 8 tasks.
     const std::uint64_t average =
         block_->average_task_ns.load(std::memory_order_relaxed);
@@ -417,6 +473,8 @@ const char* DescribeWorkerExitStatus(int status) {
       return "the initializer failed";
     case kExitOrphaned:
       return "the worker lost its parent";
+    case kExitUncaught:
+      return "an exception escaped the worker's loop";
     default:
       return nullptr;
   }
@@ -429,8 +487,17 @@ void SetWorkerInvoker(WorkerInvoker invoker) {
 }
 
 void WorkerMain(const WorkerStartup& startup) {
-  Worker worker(startup);
-  worker.run();
+  // Nothing may unwind past this frame: above it is the stack of whatever
+  // the program was doing when it forked the server (a test body, main()).
+  try {
+    Worker worker(startup);
+    worker.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "concurrent: process pool worker %d: %s\n",
+                 static_cast<int>(getpid()), e.what());
+  } catch (...) {
+  }
+  _exit(kExitUncaught);
 }
 
 }  // namespace internal
