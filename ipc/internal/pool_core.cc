@@ -339,8 +339,17 @@ void PoolCore::dispatch_locked(Completions& done) {
     if (w < 64 && (excluded & (std::uint64_t{1} << w)) != 0) break;
     Slot& slot = slots_[w];
     std::byte* dst = nullptr;
-    const FrameWriter::Status status =
-        slot.requests.begin(task->payload_size(), &dst);
+    FrameWriter::Status status;
+    std::exception_ptr map_error;
+    try {
+      status = slot.requests.begin(task->payload_size(), &dst);
+    } catch (const std::exception& e) {
+      // Mapping more of the spill area failed (address space, memory).
+      status = FrameWriter::Status::kTooLarge;
+      map_error = MakeFrameError(
+          absl::StrCat("ProcessPoolExecutor: cannot map shared memory for '",
+                       std::string(task->function_name()), "': ", e.what()));
+    }
     if (status == FrameWriter::Status::kFull) {
       if (w < 64) excluded |= std::uint64_t{1} << w;
       break;
@@ -352,6 +361,10 @@ void PoolCore::dispatch_locked(Completions& done) {
         continue;
       }
       task->claimed = true;
+    }
+    if (map_error != nullptr) {
+      done.fail_claimed.emplace_back(task, map_error);
+      continue;
     }
     if (status == FrameWriter::Status::kTooLarge) {
       done.fail_claimed.emplace_back(
@@ -588,7 +601,15 @@ int PoolCore::drain(const LiveSlot& live) {
   for (;;) {
     Frame frame;
     std::string why;
-    const FrameReader::Status status = m.responses.peek(&frame, &why);
+    FrameReader::Status status;
+    try {
+      status = m.responses.peek(&frame, &why);
+    } catch (const std::exception& e) {
+      // Mapping the spill range failed: we cannot read this worker's
+      // responses, so it is as good as corrupt.
+      why = absl::StrCat("cannot map its response: ", e.what());
+      status = FrameReader::Status::kCorrupt;
+    }
     if (status == FrameReader::Status::kEmpty) break;
     RemoteTaskNode* task = nullptr;
     pid_t pid = 0;

@@ -6,7 +6,7 @@
 // multi-threaded process could inherit one of those locks held by a thread
 // that does not exist in the child, and hang on it; our workers are forked
 // by the fork server, which was forked while the process had one thread, so
-// this never hangs.
+// this never hangs. (//ipc:gtest_main starts the server before the tests.)
 
 #include <atomic>
 #include <cstdio>
@@ -21,9 +21,27 @@
 #include "executors/thread_pool_executor.h"
 #include "futures/future.h"
 #include "gtest/gtest.h"
-#include "ipc/internal/fork_server.h"
-#include "ipc/internal/pool_core.h"
-#include "tests/ipc/raw_tasks.h"
+#include "ipc/process_pool_executor.h"
+#include "ipc/task_registry.h"
+
+namespace fork_safety {
+
+std::string Echo(std::string s) { return s; }
+CONCURRENT_REGISTER_TASK(Echo);
+
+// Allocates and formats in the worker.
+std::vector<std::string> Allocate(int n) {
+  std::vector<std::string> out;
+  std::map<int, std::string> map;
+  for (int i = 0; i < n; ++i) {
+    map[i] = std::to_string(i);
+    out.push_back(map[i] + std::string(100, 'x'));
+  }
+  return out;
+}
+CONCURRENT_REGISTER_TASK(Allocate);
+
+}  // namespace fork_safety
 
 namespace concurrent {
 namespace {
@@ -31,9 +49,7 @@ namespace {
 constexpr absl::Duration kBound = absl::Seconds(30);
 
 TEST(ForkSafetyTest, HundredPoolsWhileAThreadPoolLocksAndAllocates) {
-  // What main() does first (ProcessPoolExecutor::start_fork_server()).
-  internal::StartForkServer();
-
+  // main() (//ipc:gtest_main) started the fork server, as a program should.
   std::mutex std_mutex;
   absl::Mutex absl_mutex;
   std::atomic<bool> stop{false};
@@ -62,13 +78,12 @@ TEST(ForkSafetyTest, HundredPoolsWhileAThreadPoolLocksAndAllocates) {
 
   const absl::Time start = absl::Now();
   for (int i = 0; i < 100; ++i) {
-    internal::PoolConfig config;
-    config.max_workers = 2;
-    internal::PoolCore pool(std::move(config));
-    Future<std::string> a = testing::SubmitRaw(pool, "echo", "ping");
-    Future<std::string> b = testing::SubmitRaw(pool, "size", "100000");
+    ProcessPoolExecutor pool(2);
+    Future<std::string> a = pool.submit(fork_safety::Echo, "ping");
+    Future<std::vector<std::string>> b =
+        pool.submit(fork_safety::Allocate, 1000);
     ASSERT_EQ(a.result(kBound), "ping") << "round " << i;
-    ASSERT_EQ(b.result(kBound).size(), 100000u) << "round " << i;
+    ASSERT_EQ(b.result(kBound).size(), 1000u) << "round " << i;
   }
   const absl::Duration took = absl::Now() - start;
   stop = true;
