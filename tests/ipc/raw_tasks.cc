@@ -196,6 +196,12 @@ Future<std::string> SubmitRawChunk(internal::PoolCore& pool, std::string fn,
   return Submit(pool, internal::FrameKind::kChunk, std::move(fn), body);
 }
 
+Future<std::string> SubmitRawFrame(internal::PoolCore& pool,
+                                   internal::FrameKind kind, std::string fn,
+                                   std::string_view body) {
+  return Submit(pool, kind, std::move(fn), body);
+}
+
 std::vector<std::pair<bool, std::string>> ParseChunk(std::string_view raw) {
   std::vector<std::pair<bool, std::string>> items;
   internal::ByteReader reader(

@@ -52,6 +52,12 @@ Future<std::string> SubmitRaw(internal::PoolCore& pool, std::string fn,
 Future<std::string> SubmitRawChunk(internal::PoolCore& pool, std::string fn,
                                    const std::vector<std::string>& items);
 
+// A future for a request frame of any `kind` with the raw `body` (the
+// fuzz tests send malformed ones).
+Future<std::string> SubmitRawFrame(internal::PoolCore& pool,
+                                   internal::FrameKind kind, std::string fn,
+                                   std::string_view body);
+
 // Parses a kChunkResult payload into (ok, bytes) items.
 std::vector<std::pair<bool, std::string>> ParseChunk(std::string_view raw);
 
