@@ -222,12 +222,15 @@ void BM_Echo64MiB(benchmark::State& state) {
   concurrent::ProcessPoolExecutor pool(kWorkers);
   Warm(pool);
   std::vector<std::uint8_t> payload(std::size_t{64} << 20, 7);
+  const double cpu = WorkersCpuNs(pool);
   for (auto _ : state) {
-    std::vector<std::uint8_t> back = pool.submit(Echo, payload).result();
+    std::vector<std::uint8_t> back =
+        std::move(pool.submit(Echo, payload)).result();
     if (back.size() != payload.size()) std::abort();
   }
   state.SetBytesProcessed(state.iterations() *
                           static_cast<std::int64_t>(payload.size()));
+  ReportWorkersCpu(state, cpu, WorkersCpuNs(pool));
 }
 BENCHMARK(BM_Echo64MiB)
     ->UseRealTime()

@@ -135,6 +135,19 @@ void ProcessPoolExecutor::execute(TaskNode*) {
       "args...) or map(fn, inputs) on the pool itself");
 }
 
+void ProcessPoolExecutor::submit_node(
+    internal::RemoteTaskNode* task, std::string_view name,
+    absl::FunctionRef<void(Buffer&)> encode_args) {
+  internal::StateBase& state = task->state();
+  state.ref();  // the pool's reference
+  try {
+    core_->submit(task, name, encode_args);
+  } catch (...) {
+    state.unref();
+    throw;
+  }
+}
+
 void ProcessPoolExecutor::submit_node(internal::RemoteTaskNode* task) {
   internal::StateBase& state = task->state();
   state.ref();  // the pool's reference

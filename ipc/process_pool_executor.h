@@ -100,6 +100,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "executors/executor.h"
@@ -210,17 +211,22 @@ class ProcessPoolExecutor final : public Executor {
   template <typename F, typename... Args>
   auto submit(F fn, Args&&... args) -> Future<task_result_t<F>> {
     using R = task_result_t<F>;
-    auto* task = new internal::CallTask<R>();
-    try {
-      task->set_function(
-          encode_call(task->args(), fn, std::forward<Args>(args)...));
-    } catch (...) {
-      task->discard();
-      throw;
+    internal::check_task<std::decay_t<F>>();  // a clear compile-time error
+    if constexpr (concurrent::RemoteTask<F>) {
+      static_assert(
+          internal::TaskTraits<std::decay_t<F>>::arity == sizeof...(Args),
+          "submit(fn, args...): the number of arguments differs "
+          "from the number of fn's parameters");
+      const std::string_view name = task_name(fn);  // UnregisteredTaskError
+      auto* task = new internal::CallTask<R>();
+      Future<R> future = internal::FutureAccess::adopt<R>(task);
+      submit_node(task, name, [&](Buffer& out) {
+        encode_call(out, fn, std::forward<Args>(args)...);
+      });
+      return future;
+    } else {
+      return {};
     }
-    Future<R> future = internal::FutureAccess::adopt<R>(task);
-    submit_node(task);
-    return future;
   }
 
   // Python's map(): applies `fn` (a registered function of one parameter) to
@@ -274,8 +280,13 @@ class ProcessPoolExecutor final : public Executor {
   // Rejects tasks that are not registered functions (closures from the
   // Executor base class's submit() and map()): std::invalid_argument.
   void execute(TaskNode* task) override;
-  // Hands a node (its reference counted for the pool) to the pool.
+  // Hands a node whose arguments are encoded to the pool (taking a
+  // reference for it).
   void submit_node(internal::RemoteTaskNode* task);
+  // Hands a node to the pool, with the encoder of its arguments (run once,
+  // into an idle worker's ring or into the node).
+  void submit_node(internal::RemoteTaskNode* task, std::string_view name,
+                   absl::FunctionRef<void(Buffer&)> encode_args);
 
   std::unique_ptr<internal::PoolCore> core_;
 };

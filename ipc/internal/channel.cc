@@ -155,6 +155,43 @@ void FrameWriter::commit_length(std::uint64_t seq, FrameKind kind,
   commit(seq, kind);
 }
 
+bool FrameBuffer::start(FrameWriter& writer, OnFull on_full, void* context) {
+  writer_ = &writer;
+  on_full_ = on_full;
+  context_ = context;
+  too_large_ = false;
+  std::byte* slot = writer.begin_inline();
+  if (slot == nullptr) return false;
+  set_storage(slot, kInlineCapacity);
+  clear();
+  return true;
+}
+
+void FrameBuffer::commit(std::uint64_t seq, FrameKind kind) {
+  writer_->commit_length(seq, kind, size());
+}
+
+void FrameBuffer::grow(size_t min_capacity) {
+  for (;;) {
+    std::byte* dst = nullptr;
+    std::uint64_t capacity = 0;
+    switch (writer_->reserve_spill(min_capacity, size(), &dst, &capacity)) {
+      case FrameWriter::Status::kOk:
+        set_storage(dst, static_cast<size_t>(capacity));
+        return;
+      case FrameWriter::Status::kTooLarge:
+        too_large_ = true;
+        throw CodecError(absl::StrCat(
+            "ProcessPoolExecutor: the payload needs at least ", min_capacity,
+            " bytes, more than the pool's max_payload_bytes (",
+            writer_->spill_area_size(), ")"));
+      case FrameWriter::Status::kFull:
+        on_full_(context_);
+        break;
+    }
+  }
+}
+
 std::uint64_t FrameWriter::unconsumed() const {
   return tail_ - control_->head.load(std::memory_order_acquire);
 }

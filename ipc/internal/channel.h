@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 
+#include "ipc/codec.h"
 #include "ipc/internal/layout.h"
 #include "ipc/internal/shared_segment.h"
 
@@ -106,6 +107,38 @@ class FrameWriter {
   std::uint64_t pending_length_ = 0;
   std::uint64_t pending_spill_ = 0;
   bool pending_spilled_ = false;
+};
+
+// A frame whose payload an encoder writes in place (ipc/codec.h's Buffer):
+// in the free slot's inline room first, moved to the spill area when it
+// outgrows it, so the payload is written to shared memory once, by its
+// encoder. Not movable.
+class FrameBuffer final : public Buffer {
+ public:
+  // Called when the spill area has no room yet (kFull): return to retry, or
+  // throw. Called first right after the caller's last release check, then
+  // again after each retry that still found no room.
+  using OnFull = void (*)(void* context);
+
+  FrameBuffer() = default;
+  FrameBuffer(const FrameBuffer&) = delete;
+  FrameBuffer& operator=(const FrameBuffer&) = delete;
+
+  // Starts a frame in `writer`'s next slot; false if no slot is free.
+  bool start(FrameWriter& writer, OnFull on_full, void* context);
+  // Publishes it as frame `seq` of `kind`.
+  void commit(std::uint64_t seq, FrameKind kind);
+  // Whether the last growth failed because the payload could never fit.
+  bool too_large() const { return too_large_; }
+
+ protected:
+  void grow(size_t min_capacity) override;
+
+ private:
+  FrameWriter* writer_ = nullptr;
+  OnFull on_full_ = nullptr;
+  void* context_ = nullptr;
+  bool too_large_ = false;
 };
 
 // A frame as the consumer sees it: a validated copy of the slot header and

@@ -264,30 +264,94 @@ std::uint64_t PoolCore::capacity_locked(const Slot& slot) const {
   return depth > busy ? depth - busy : 0;
 }
 
-int PoolCore::pick_worker_locked(Completions& done) {
+int PoolCore::pick_idle_locked(Completions& done) {
   int idle = -1;
   int vacant = -1;
-  int roomy = -1;
-  std::size_t roomy_load = 0;
   for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
     Slot& slot = slots_[i];
     if (slot.phase == Phase::kVacant) {
       if (vacant < 0) vacant = i;
-      continue;
-    }
-    if (slot.phase != Phase::kLive || capacity_locked(slot) == 0) continue;
-    if (slot.in_flight.empty()) {
-      if (idle < 0 || slot.last_use > slots_[idle].last_use) idle = i;
-    } else if (roomy < 0 || slot.in_flight.size() < roomy_load) {
-      roomy = i;
-      roomy_load = slot.in_flight.size();
+    } else if (slot.in_flight.empty() && capacity_locked(slot) != 0 &&
+               (idle < 0 || slot.last_use > slots_[idle].last_use)) {
+      idle = i;
     }
   }
   if (idle >= 0) return idle;
   if (vacant >= 0 && !broken_.has_value() && signalled_ == 0) {
     return spawn_locked(vacant, done) ? vacant : -1;
   }
+  return -1;
+}
+
+int PoolCore::pick_worker_locked(Completions& done) {
+  const int idle = pick_idle_locked(done);
+  if (idle >= 0 || broken_.has_value()) return idle;
+  int roomy = -1;
+  std::size_t roomy_load = 0;
+  for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
+    const Slot& slot = slots_[i];
+    if (capacity_locked(slot) != 0 &&
+        (roomy < 0 || slot.in_flight.size() < roomy_load)) {
+      roomy = i;
+      roomy_load = slot.in_flight.size();
+    }
+  }
   return roomy;
+}
+
+void PoolCore::sent_locked(Slot& slot, RemoteTaskNode* task) {
+  slot.in_flight.push_back({task, task->seq});
+  ++slot.sent;
+  slot.last_use = ++tick_;
+  slot.woken = true;
+  if (config_.max_tasks_per_child > 0 &&
+      slot.sent >= static_cast<std::uint64_t>(config_.max_tasks_per_child)) {
+    slot.phase = Phase::kDraining;
+  }
+}
+
+bool PoolCore::send_direct_locked(int w, RemoteTaskNode* task,
+                                  absl::FunctionRef<void(Buffer&)> encode_args,
+                                  Completions& done) {
+  Slot& slot = slots_[w];
+  // The worker has nothing in flight: its ring and spill area are free, so
+  // the encoder never has to wait for room (which, under mu_, could wait for
+  // a manager that waits for mu_).
+  FrameBuffer frame;
+  if (!frame.start(
+          slot.requests,
+          [](void*) {
+            throw std::logic_error(
+                "ProcessPoolExecutor: no spill room in an "
+                "idle worker's ring");
+          },
+          nullptr)) {
+    return false;
+  }
+  const std::string_view name = task->function_name();
+  const auto length = static_cast<std::uint16_t>(name.size());
+  frame.append(&length, sizeof(length));
+  frame.append(name.data(), name.size());
+  try {
+    encode_args(frame);
+  } catch (const CodecError&) {
+    if (!frame.too_large()) throw;
+    // Too large for the spill area: that future fails, as when a queued
+    // task turns out too large.
+    task->claimed = true;
+    task->state().try_set_running();
+    done.fail_claimed.emplace_back(task, std::current_exception());
+    return true;
+  }
+  if (!task->state().try_set_running()) {
+    done.cancel.push_back(task);  // (nobody could cancel it yet)
+    return true;
+  }
+  task->claimed = true;
+  task->seq = slot.next_seq++;
+  frame.commit(task->seq, task->kind());
+  sent_locked(slot, task);
+  return true;
 }
 
 void PoolCore::reset_block(int index) {
@@ -380,14 +444,7 @@ void PoolCore::dispatch_locked(Completions& done) {
     task->seq = slot.next_seq++;
     slot.requests.commit(task->seq, task->kind());
     if (!config_.replace_dead_workers) task->release_payload();
-    slot.in_flight.push_back({task, task->seq});
-    ++slot.sent;
-    slot.last_use = ++tick_;
-    slot.woken = true;
-    if (config_.max_tasks_per_child > 0 &&
-        slot.sent >= static_cast<std::uint64_t>(config_.max_tasks_per_child)) {
-      slot.phase = Phase::kDraining;
-    }
+    sent_locked(slot, task);
   }
   for (Slot& slot : slots_) {
     if (slot.woken) {
@@ -417,15 +474,62 @@ void PoolCore::start_manager_locked() {
   manager_started_ = true;
 }
 
+void PoolCore::check_open_locked() const {
+  if (broken_.has_value()) throw BrokenProcessPool(*broken_);
+  if (shutdown_) {
+    throw ExecutorShutdownError(
+        "ProcessPoolExecutor: cannot schedule new futures after shutdown");
+  }
+}
+
+void PoolCore::submit(RemoteTaskNode* task, std::string_view name,
+                      absl::FunctionRef<void(Buffer&)> encode_args) {
+  Completions done;
+  {
+    absl::MutexLock lock(&mu_);
+    check_open_locked();
+    task->owner = this;
+    task->set_function(name);
+    // Straight into an idle worker's ring when nothing waits before it (and
+    // when the task never has to be sent again: a replaced worker's tasks
+    // are resent from their own copy of the arguments).
+    const int w = pending_.empty() && !config_.replace_dead_workers
+                      ? pick_idle_locked(done)
+                      : -1;
+    if (w < 0 || !send_direct_locked(w, task, encode_args, done)) {
+      encode_args(task->args());
+      if (broken_.has_value()) {
+        // Starting a worker just failed and broke the pool.
+        done.fail_unclaimed.emplace_back(task, broken_error_);
+      } else {
+        pending_.push_back(task);
+        dispatch_locked(done);
+      }
+    } else {
+      for (Slot& slot : slots_) {
+        if (slot.woken) {
+          slot.woken = false;
+          wake_worker(slot);
+        }
+      }
+    }
+    try {
+      start_manager_locked();
+    } catch (const std::system_error& e) {
+      break_locked(absl::StrCat("ProcessPoolExecutor: cannot start its "
+                                "manager thread: ",
+                                e.what()),
+                   done);
+    }
+  }
+  done.run();
+}
+
 void PoolCore::submit(RemoteTaskNode* task) {
   Completions done;
   {
     absl::MutexLock lock(&mu_);
-    if (broken_.has_value()) throw BrokenProcessPool(*broken_);
-    if (shutdown_) {
-      throw ExecutorShutdownError(
-          "ProcessPoolExecutor: cannot schedule new futures after shutdown");
-    }
+    check_open_locked();
     task->owner = this;
     pending_.push_back(task);
     // Spawning first: a lazily started fork server needs this process to

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -59,10 +60,21 @@ class PoolCore {
   // shutdown(wait = true), then frees everything.
   ~PoolCore();
 
-  // Accepts `task` (the pool owns one reference from now on): sends it to a
-  // worker, or queues it. Throws ExecutorShutdownError after shutdown,
-  // BrokenProcessPool once broken; the task is then not accepted.
+  // Accepts `task`, whose arguments are encoded (the pool owns one reference
+  // from now on): sends it to a worker, or queues it. Throws
+  // ExecutorShutdownError after shutdown, BrokenProcessPool once broken; the
+  // task is then not accepted.
   void submit(RemoteTaskNode* task);
+
+  // Accepts `task` for the registered function `name`, whose arguments
+  // `encode_args` appends to a Buffer: straight into an idle worker's ring
+  // when there is one (a large argument is then written to shared memory
+  // once, by its encoder, under the pool's lock), else into the task. Throws
+  // what submit(task) throws, and what `encode_args` throws (the task is
+  // then not accepted), except that arguments larger than max_payload_bytes
+  // fail the task's future with CodecError.
+  void submit(RemoteTaskNode* task, std::string_view name,
+              absl::FunctionRef<void(Buffer&)> encode_args);
 
   void shutdown(bool wait, bool cancel_futures);
   // Python 3.14's terminate_workers() (SIGTERM) and kill_workers() (SIGKILL).
@@ -123,6 +135,18 @@ class PoolCore {
   void dispatch_locked(Completions& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The worker a task should go to, spawning one if that is best; -1: none.
   int pick_worker_locked(Completions& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An idle worker (nothing in flight), or a new one; -1: none.
+  int pick_idle_locked(Completions& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `task` straight into idle worker `w`'s ring; false if it could
+  // not (the caller queues it instead).
+  bool send_direct_locked(int w, RemoteTaskNode* task,
+                          absl::FunctionRef<void(Buffer&)> encode_args,
+                          Completions& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The checks of submit(): throws if the pool takes no more tasks.
+  void check_open_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a task was sent to `slot`: bookkeeping.
+  void sent_locked(Slot& slot, RemoteTaskNode* task)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::uint64_t capacity_locked(const Slot& slot) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool spawn_locked(int index, Completions& done)

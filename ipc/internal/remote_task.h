@@ -47,6 +47,21 @@ std::exception_ptr MakeFrameError(std::string what);
 // or "Type: what()" of an encoded exception (kException).
 std::string DescribeFailure(FrameKind kind, std::span<const std::byte> payload);
 
+// A Buffer that starts in storage of its own (no allocation for the small
+// arguments of most calls) and moves to the heap when it outgrows it. Never
+// moved or copied.
+class InlineBuffer final : public Buffer {
+ public:
+  InlineBuffer() noexcept { set_storage(storage_, sizeof(storage_)); }
+  InlineBuffer(const InlineBuffer&) = delete;
+  InlineBuffer& operator=(const InlineBuffer&) = delete;
+  // Frees the heap storage, if any (the buffer is then empty).
+  void release() noexcept { static_cast<Buffer&>(*this) = Buffer(); }
+
+ private:
+  alignas(16) std::byte storage_[96];
+};
+
 class RemoteTaskNode : public TaskNode {
  public:
   // The request frame's kind (kCall or kChunk) and payload.
@@ -72,7 +87,7 @@ class RemoteTaskNode : public TaskNode {
   }
   // Frees the encoded arguments once they are in a ring (unless the pool may
   // have to send them again).
-  void release_payload() noexcept { args_ = Buffer(); }
+  void release_payload() noexcept { args_.release(); }
 
   // Completes the future from a response frame of `kind` (kValue,
   // kException, kChunkResult or kFailure) and drops the pool's reference.
@@ -101,7 +116,7 @@ class RemoteTaskNode : public TaskNode {
  private:
   FrameKind kind_;
   std::string_view name_;
-  Buffer args_;
+  InlineBuffer args_;
 };
 
 // A RemoteTaskNode whose future is a Future<T>. Subclasses implement decode().
