@@ -17,8 +17,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <span>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <vector>
@@ -36,6 +38,8 @@
 #include "cereal/types/string.hpp"
 #include "cereal/types/vector.hpp"
 #include "ipc/codec.h"
+#include "ipc/remote_error.h"
+#include "ipc/task_registry.h"
 #include "msgpack.hpp"
 
 namespace {
@@ -257,6 +261,51 @@ void BM_Memcpy64MiB(benchmark::State& state) {
       static_cast<int64_t>(state.iterations() * v.size() * sizeof(double)));
 }
 BENCHMARK(BM_Memcpy64MiB)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// What a pool adds per task on top of its transport: encode the call, look
+// the name up and invoke it, decode the result (all in one process here).
+int64_t add_numbers(int64_t a, int64_t b) { return a + b; }
+CONCURRENT_REGISTER_TASK(add_numbers);
+
+std::string throw_runtime_error(int64_t) { throw std::runtime_error("boom"); }
+CONCURRENT_REGISTER_TASK(throw_runtime_error);
+
+void BM_CallByName(benchmark::State& state) {
+  concurrent::Buffer call;
+  concurrent::Buffer reply;
+  int64_t sum = 0;
+  for (auto _ : state) {
+    call.clear();
+    reply.clear();
+    const std::string_view name =
+        concurrent::encode_call(call, &add_numbers, sum, 1);
+    if (!concurrent::internal::invoke_registered(name, call.bytes(), reply)) {
+      state.SkipWithError("invoke failed");
+      break;
+    }
+    sum = concurrent::decode_result<int64_t>(reply.bytes());
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CallByName);
+
+// The same for a task that throws: the exception encoded, then rebuilt.
+void BM_CallByNameThrows(benchmark::State& state) {
+  concurrent::Buffer call;
+  concurrent::Buffer reply;
+  for (auto _ : state) {
+    call.clear();
+    reply.clear();
+    const std::string_view name =
+        concurrent::encode_call(call, &throw_runtime_error, 1);
+    concurrent::internal::invoke_registered(name, call.bytes(), reply);
+    std::exception_ptr e = concurrent::decode_exception(reply.bytes());
+    benchmark::DoNotOptimize(e);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CallByNameThrows);
 
 const bool registered = [] {
   register_codec<Ours>("ours");

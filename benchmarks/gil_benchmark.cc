@@ -19,6 +19,12 @@
 // prints them side by side.
 #include <atomic>
 #include <mutex>
+#include <string>
+#include <thread>
+
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#endif
 
 #include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
@@ -29,8 +35,40 @@ namespace concurrent {
 namespace {
 
 // ---- Part 1: costs ---------------------------------------------------------
+//
+// Whether the process has ever created a thread matters to the lock costs:
+// glibc (2.34+) skips the atomic instructions of a process-private mutex while
+// the process has a single thread (__libc_single_threaded; it stays false
+// once a thread was created), and std::mutex is a pthread mutex. So the
+// lock + unlock rows run in both states: `process:1` rows are registered
+// first and run before this binary creates any thread (they fail with an
+// error if a thread exists already, e.g. with
+// --benchmark_enable_random_interleaving); `process:2` rows create and join
+// a thread first. Compare rows of the same state.
+
+constexpr int kSingleThreaded = 1;
+constexpr int kMultiThreaded = 2;
+
+// Puts the process in the state `state.range(0)` asks for, or fails the
+// benchmark. Returns false on failure.
+bool enter_process_state(benchmark::State& state) {
+  if (state.range(0) == kMultiThreaded) {
+    std::thread([] {}).join();
+    return true;
+  }
+#if __has_include(<sys/single_threaded.h>)
+  if (!__libc_single_threaded) {
+    state.SkipWithError(
+        "the process has already created a thread: run the process:1 rows "
+        "first (registration order, no random interleaving)");
+    return false;
+  }
+#endif
+  return true;
+}
 
 void BM_StdMutexLockUnlock(benchmark::State& state) {
+  if (!enter_process_state(state)) return;
   std::mutex mu;
   for (auto _ : state) {
     mu.lock();
@@ -38,9 +76,9 @@ void BM_StdMutexLockUnlock(benchmark::State& state) {
     mu.unlock();
   }
 }
-BENCHMARK(BM_StdMutexLockUnlock);
 
 void BM_AbslMutexLockUnlock(benchmark::State& state) {
+  if (!enter_process_state(state)) return;
   absl::Mutex mu;
   for (auto _ : state) {
     mu.Lock();
@@ -48,26 +86,65 @@ void BM_AbslMutexLockUnlock(benchmark::State& state) {
     mu.Unlock();
   }
 }
-BENCHMARK(BM_AbslMutexLockUnlock);
 
-// Arg: the GilPolicy; second arg: record_times.
+// The floor of any lock that takes and releases with an atomic
+// read-modify-write: two compare-and-swaps on one word, nothing else.
+void BM_TwoCasFloor(benchmark::State& state) {
+  if (!enter_process_state(state)) return;
+  std::atomic<uint64_t> word{0};
+  for (auto _ : state) {
+    uint64_t expected = 0;
+    if (!word.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+      state.SkipWithError("?");
+    }
+    benchmark::ClobberMemory();
+    expected = 1;
+    word.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                 std::memory_order_relaxed);
+  }
+}
+
+// Args: the process state, the GilPolicy, record_times.
 void BM_GilLockUnlock(benchmark::State& state) {
-  Gil gil({.policy = static_cast<GilPolicy>(state.range(0)),
-           .record_times = state.range(1) != 0});
+  if (!enter_process_state(state)) return;
+  Gil gil({.policy = static_cast<GilPolicy>(state.range(1)),
+           .record_times = state.range(2) != 0});
   for (auto _ : state) {
     gil.lock();
     benchmark::ClobberMemory();
     gil.unlock();
   }
   state.SetLabel(std::string(gil_policy_name(gil.policy())) +
-                 (state.range(1) ? ", record_times" : ""));
+                 (state.range(2) ? ", record_times" : ""));
 }
-BENCHMARK(BM_GilLockUnlock)
-    ->ArgNames({"policy", "record_times"})
-    ->Args({static_cast<int>(GilPolicy::kNewGil), 0})
-    ->Args({static_cast<int>(GilPolicy::kOldGil), 0})
-    ->Args({static_cast<int>(GilPolicy::kFair), 0})
-    ->Args({static_cast<int>(GilPolicy::kNewGil), 1});
+
+void register_lock_costs(int process) {
+  benchmark::RegisterBenchmark("BM_StdMutexLockUnlock", BM_StdMutexLockUnlock)
+      ->ArgName("process")
+      ->Arg(process);
+  benchmark::RegisterBenchmark("BM_AbslMutexLockUnlock", BM_AbslMutexLockUnlock)
+      ->ArgName("process")
+      ->Arg(process);
+  benchmark::RegisterBenchmark("BM_TwoCasFloor", BM_TwoCasFloor)
+      ->ArgName("process")
+      ->Arg(process);
+  auto* gil = benchmark::RegisterBenchmark("BM_GilLockUnlock", BM_GilLockUnlock)
+                  ->ArgNames({"process", "policy", "record_times"});
+  gil->Args({process, static_cast<int>(GilPolicy::kNewGil), 0})
+      ->Args({process, static_cast<int>(GilPolicy::kOldGil), 0})
+      ->Args({process, static_cast<int>(GilPolicy::kFair), 0});
+  if (process == kMultiThreaded) {
+    gil->Args({process, static_cast<int>(GilPolicy::kNewGil), 1});
+  }
+}
+
+// Registered before everything else in this file, in this order.
+const bool lock_costs_registered = [] {
+  register_lock_costs(kSingleThreaded);
+  register_lock_costs(kMultiThreaded);
+  return true;
+}();
 
 void BM_GilTryLockUnlock(benchmark::State& state) {
   Gil gil;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "benchmarks/machine.h"
 
 namespace concurrent::bench {
 namespace {
@@ -35,13 +37,6 @@ inline uint64_t step(uint64_t x) {
 
 std::atomic<uint64_t> sink{0};
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 std::string fmt_ms(double ms) { return absl::StrFormat("%g", ms); }
 
 std::string json_list(const std::vector<double>& v) {
@@ -52,26 +47,6 @@ std::string json_list(const std::vector<double>& v) {
                                           out, absl::StrFormat("%.6g", d));
                                     }),
                       "]");
-}
-
-std::string cpu_model() {
-  FILE* f = std::fopen("/proc/cpuinfo", "r");
-  if (f == nullptr) return "unknown";
-  char line[512];
-  std::string model = "unknown";
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    std::string s(line);
-    if (s.rfind("model name", 0) == 0) {
-      const auto colon = s.find(':');
-      model = s.substr(colon + 2);
-      while (!model.empty() && (model.back() == '\n' || model.back() == ' ')) {
-        model.pop_back();
-      }
-      break;
-    }
-  }
-  std::fclose(f);
-  return model;
 }
 
 }  // namespace
@@ -261,6 +236,85 @@ SwitchRateResult switch_rate(absl::Duration interval, absl::Duration duration,
   r.min_share =
       total > 0 ? static_cast<double>(std::min(work[0], work[1])) / total : 0;
   return r;
+}
+
+double convoy(GilPolicy policy, absl::Duration interval,
+              absl::Duration duration, bool behind_cpu_bound) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+    throw std::runtime_error("convoy: socketpair failed");
+  }
+  // The echo peer: another process in bpo-7946; a thread that never takes
+  // the GIL is the same thing to the GIL.
+  std::thread echo([fd = sv[1]] {
+    char buf[64];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      for (ssize_t off = 0; off < n;) {
+        const ssize_t w = ::write(fd, buf + off, static_cast<size_t>(n - off));
+        if (w <= 0) return;
+        off += w;
+      }
+    }
+  });
+  const auto cpus = experiment_cpus().value_or(std::make_pair(-1, -1));
+  Gil gil({.policy = policy, .switch_interval = interval});
+  std::atomic<bool> stop{false};
+  absl::Notification spinning;
+  std::thread cpu_bound;
+  if (behind_cpu_bound) {
+    cpu_bound = std::thread([&] {
+      pin_to_cpu(cpus.first);
+      std::scoped_lock hold(gil);
+      spinning.Notify();
+      uint64_t x = 1;
+      while (!stop.load(std::memory_order_relaxed)) {
+        x = step(x);
+        gil.check();
+      }
+      sink.fetch_add(x, std::memory_order_relaxed);
+    });
+  } else {
+    spinning.Notify();
+  }
+  uint64_t round_trips = 0;
+  double elapsed = 0;
+  bool io_error = false;
+  std::thread client([&] {
+    pin_to_cpu(cpus.second);
+    spinning.WaitForNotification();
+    std::scoped_lock hold(gil);
+    char msg[16] = "ping";
+    const auto start = Clock::now();
+    const auto deadline =
+        start + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(duration));
+    while (Clock::now() < deadline && !io_error) {
+      // As CPython's sock.sendall() and sock.recv(): each blocking call
+      // runs without the GIL.
+      const ssize_t w =
+          without_gil([&] { return ::write(sv[0], msg, sizeof msg); });
+      size_t got = 0;
+      while (w == static_cast<ssize_t>(sizeof msg) && got < sizeof msg) {
+        const ssize_t r = without_gil(
+            [&] { return ::read(sv[0], msg + got, sizeof msg - got); });
+        if (r <= 0) break;
+        got += static_cast<size_t>(r);
+      }
+      if (got != sizeof msg) io_error = true;
+      ++round_trips;
+    }
+    elapsed = seconds_since(start);
+    stop.store(true, std::memory_order_relaxed);
+  });
+  client.join();
+  if (cpu_bound.joinable()) cpu_bound.join();
+  ::shutdown(sv[0], SHUT_RDWR);
+  echo.join();
+  ::close(sv[0]);
+  ::close(sv[1]);
+  if (io_error) throw std::runtime_error("convoy: the echo failed");
+  return static_cast<double>(round_trips) / elapsed;
 }
 
 std::string run_all_json(int repetitions, bool quick) {

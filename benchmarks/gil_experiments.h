@@ -10,6 +10,8 @@
 //     time.sleep(0), and measures each call.
 //   * Switch rate: two CPU-bound threads pinned to different CPUs count how
 //     often the GIL changed hands, and how much work each did.
+//   * Convoy (bpo-7946, used by the tour): echo round trips per second of an
+//     I/O-bound thread behind a CPU-bound one.
 //
 // A work unit is a loop of cheap arithmetic steps with a check point after
 // each step, as CPython's eval loop checks its eval breaker at every backward
@@ -67,6 +69,15 @@ struct SwitchRateResult {
 // One repetition of the switch-rate experiment at `interval`.
 SwitchRateResult switch_rate(absl::Duration interval, absl::Duration duration,
                              GilPolicy policy = GilPolicy::kNewGil);
+
+// The convoy effect of bpo-7946: round trips per second of a thread that
+// holds `gil` except in its blocking socket calls (as CPython's socket module
+// releases it), echoing 16 bytes through a socket pair to a peer that never
+// takes the GIL, for `duration`; with `behind_cpu_bound`, while a CPU-bound
+// thread (pinned to another CPU) holds the same GIL between check points.
+// Throws std::runtime_error if the socket pair fails.
+double convoy(GilPolicy policy, absl::Duration interval,
+              absl::Duration duration, bool behind_cpu_bound);
 
 // Runs all three experiments `repetitions` times (shorter with `quick`) and
 // returns JSON in the format of benchmarks/python/gil_experiments.py.

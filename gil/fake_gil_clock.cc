@@ -1,5 +1,6 @@
 #include "gil/fake_gil_clock.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -21,6 +22,7 @@ bool FakeGilClock::wait_with_timeout(absl::CondVar& cv, absl::Mutex& mu,
     entry.deadline = now_ + timeout;
     it = entries_.insert(entries_.end(), &entry);
     ++timed_;
+    ++timed_started_;
     ++events_;
     changed_.SignalAll();
   }
@@ -30,6 +32,7 @@ bool FakeGilClock::wait_with_timeout(absl::CondVar& cv, absl::Mutex& mu,
   absl::MutexLock lock(&mu_);
   entries_.erase(it);
   --timed_;
+  ++timed_returned_;
   ++events_;
   changed_.SignalAll();
   return now_ >= entry.deadline;
@@ -53,19 +56,27 @@ void FakeGilClock::advance(absl::Duration d) {
   if (d < absl::ZeroDuration()) {
     throw std::invalid_argument("FakeGilClock::advance: negative duration");
   }
-  std::vector<Entry> due;
+  std::vector<absl::Mutex*> mutexes;
   {
     absl::MutexLock lock(&mu_);
     now_ += d;
     for (Entry* e : entries_) {
-      if (e->deadline <= now_) due.push_back(*e);
+      if (e->deadline <= now_) mutexes.push_back(e->mu);
     }
   }
-  // The condition variables and mutexes belong to the GIL, which outlives the
-  // wait; the entries themselves may be gone by now, so they were copied.
-  for (const Entry& e : due) {
-    absl::MutexLock lock(e.mu);
-    e.cv->SignalAll();
+  std::sort(mutexes.begin(), mutexes.end());
+  mutexes.erase(std::unique(mutexes.begin(), mutexes.end()), mutexes.end());
+  // A due entry's mutex belongs to the GIL, which outlives the wait; its entry
+  // and condition variable may be gone by now (the wait was signalled and
+  // returned), so they are looked up again while holding the waiters' mutex:
+  // an entry still listed is still waiting (it unlists itself holding that
+  // mutex) and its condition variable is alive.
+  for (absl::Mutex* m : mutexes) {
+    absl::MutexLock waiters(m);
+    absl::MutexLock lock(&mu_);
+    for (Entry* e : entries_) {
+      if (e->mu == m && e->deadline <= now_) e->cv->SignalAll();
+    }
   }
 }
 
@@ -82,6 +93,21 @@ void FakeGilClock::await_drop_request(const Gil& gil) {
 int FakeGilClock::timed_waiters() {
   absl::MutexLock lock(&mu_);
   return timed_;
+}
+
+int64_t FakeGilClock::timed_waits_started() {
+  absl::MutexLock lock(&mu_);
+  return timed_started_;
+}
+
+int64_t FakeGilClock::timed_waits_returned() {
+  absl::MutexLock lock(&mu_);
+  return timed_returned_;
+}
+
+void FakeGilClock::await_timed_waits_started(int64_t n) {
+  absl::MutexLock lock(&mu_);
+  while (timed_started_ < n) changed_.Wait(&mu_);
 }
 
 int FakeGilClock::untimed_waiters() {

@@ -21,11 +21,14 @@
 //
 // A timed wait ends when it is signalled (it then returns "not timed out",
 // which the GIL treats like a spurious wake-up) or when `advance()` moves time
-// past its deadline (it then returns "timed out").
+// past its deadline (it then returns "timed out"). The condition variable of
+// a wait need not outlive it (a Gil may wait on one per waiter); its mutex
+// must outlive every wait on it.
 
 #ifndef CONCURRENT_GIL_FAKE_GIL_CLOCK_H_
 #define CONCURRENT_GIL_FAKE_GIL_CLOCK_H_
 
+#include <cstdint>
 #include <list>
 
 #include "absl/base/thread_annotations.h"
@@ -61,6 +64,15 @@ class FakeGilClock final : public GilClock {
   int timed_waiters();
   int untimed_waiters();
 
+  // How many timed waits have started, and how many have returned (timed out
+  // or not), since construction.
+  int64_t timed_waits_started();
+  int64_t timed_waits_returned();
+  // Blocks until at least `n` timed waits have started. After advance(), a
+  // test awaits `timed_waits_started() + 1` (read before advancing) to know
+  // that the waiter it timed out has acted on it and is waiting again.
+  void await_timed_waits_started(int64_t n);
+
  private:
   struct Entry {
     absl::CondVar* cv;
@@ -74,6 +86,8 @@ class FakeGilClock final : public GilClock {
   std::list<Entry*> entries_ ABSL_GUARDED_BY(mu_);
   int timed_ ABSL_GUARDED_BY(mu_) = 0;
   int untimed_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t timed_started_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t timed_returned_ ABSL_GUARDED_BY(mu_) = 0;
   // Incremented on every wait entry and exit.
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
 };

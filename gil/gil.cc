@@ -4,73 +4,97 @@
 // The facts are CPython's (Python/ceval_gil.c, Include/internal/pycore_gil.h,
 // 3.11); the code is ours.
 //
-// - CPython's GIL is a boolean `locked` guarded by a mutex and signalled with
-//   a condition variable. Ours keeps the boolean in an atomic word, `state_`,
-//   together with two counts: the threads waiting in lock() (bits 16..) and
-//   the threads in the forced-switch wait (bits 1..15). An uncontended lock()
-//   is one compare-and-swap of `state_` (free -> locked) and an uncontended
-//   unlock() one compare-and-swap back (locked, nobody waiting -> free), so the
-//   GIL costs about what a mutex costs when nobody competes for it. Everything
-//   that waits goes through `mu_`, `gil_cv_` and `switch_cv_` (absl::Mutex and
-//   absl::CondVar), as CPython goes through its mutex and conditions.
+// - CPython's GIL is a boolean `locked` guarded by a mutex, signalled with a
+//   condition variable; `switch_number`, `last_holder` and `gil_drop_request`
+//   change under the same mutex, so a waiter that looks at them sees either
+//   the state before a thread took the GIL or the state after it booked the
+//   switch and answered the drop request. Ours keeps all of that in one atomic
+//   word, `state_` (layout in gil.h): the locked bit, the drop-request bit,
+//   the switch number (its low 24 bits), the number of threads waiting in
+//   lock() and the number in the forced-switch wait. Taking the GIL, booking
+//   the switch and answering a drop request are therefore each one atomic
+//   step, and a waiter's "still locked, no switch since I started waiting ->
+//   request a drop" is one compare-and-swap: nobody sees a half-done
+//   hand-over, and no request can be erased by a late bookkeeping step.
+//   Everything that waits goes through `mu_`, `gil_cv_`, `switch_cv_` (and
+//   kFair's per-waiter condition variables), absl::Mutex and absl::CondVar, as
+//   CPython goes through its mutexes and conditions.
+//
+// - Fast paths. An uncontended lock() is a load and one compare-and-swap
+//   (free -> locked, plus one on the switch number if the last holder was
+//   another thread: it reads `last_holder_` after it saw the GIL free, with
+//   acquire, so it sees the last holder's write; the swap fails if anyone
+//   switched the GIL in between, as that moves the switch number). An
+//   uncontended unlock() is one compare-and-swap back (locked, nobody waiting
+//   -> free). So the GIL costs about what a mutex costs when nobody competes
+//   for it; CPython takes its mutex twice and signals a condition every time.
 //
 // - No lost wake-ups: a waiter registers itself (fetch_add on `state_`) while
 //   holding `mu_` and keeps holding it until it is inside the condition wait.
-//   An unlock that finds any waiter registered cannot take the fast path (its
-//   compare-and-swap expects "locked, nobody waiting"), so it takes `mu_` and
-//   signals, which it can only do once the waiter is waiting or has not yet
-//   looked at `state_`.
+//   An unlock that finds any waiter registered cannot take the fast path, so
+//   it takes `mu_` and signals, which it can only do once the waiter is
+//   waiting or has not yet looked at `state_`. It signals one waiter, as
+//   CPython's drop_gil() does.
 //
 // - kNewGil (CPython 3.2+). A waiter waits on `gil_cv_` for one switch
-//   interval. If the wait timed out, the GIL is still locked and
-//   `switch_number_` did not change meanwhile, it sets the drop request: bit
-//   kDropRequest of `eval_breaker_`, the word that check() loads. The holder
-//   sees it at its next check point and drops the GIL. Because it dropped on
-//   request, it then waits on `switch_cv_` until `last_holder_` is another
-//   thread (FORCE_SWITCHING in CPython): otherwise, on a multicore machine, it
-//   would usually take the GIL straight back before the waiter woke up. Whoever
-//   takes the GIL clears a pending drop request (CPython's take_gil does the
-//   same), and a free GIL goes to whoever gets there first, including a thread
-//   that is not waiting yet (the fast path): there is no queue, exactly the
-//   property behind the convoy effect of bpo-7946.
+//   interval. If the wait timed out, it sets the drop request if the GIL is
+//   still locked with the switch number it saw before waiting (request_drop(),
+//   one compare-and-swap). The holder sees the bit at its next check point
+//   (check() loads `state_`) and drops the GIL. Any release clears the bit (the
+//   request was for this holder; CPython's drop_gil() resets it, its take_gil()
+//   again), and a release that found it set, voluntary or not, then waits on
+//   `switch_cv_` until the switch number has moved (FORCE_SWITCHING: CPython's
+//   drop_gil() waits whenever gil_drop_request is set, so
+//   Py_BEGIN_ALLOW_THREADS does it too). Without that, on a multicore machine
+//   the releasing thread would usually take the GIL straight back before the
+//   waiter woke up, and a thread that releases and re-takes the GIL in a loop
+//   could starve a waiter. A free GIL goes to whoever gets there first,
+//   including a thread that is not waiting yet (the fast path): there is no
+//   queue, exactly the property behind the convoy effect of bpo-7946.
 //
-// - Forced switching needs the new holder to wake the dropper. A new holder
-//   that changes `last_holder_` stores it (seq_cst) and then loads `state_`
-//   (seq_cst) to see whether anyone is in the forced-switch wait; the dropper
-//   adds itself to `state_` (seq_cst) and then loads `last_holder_` (seq_cst)
-//   while holding `mu_`. One of the two sees the other's write (Dekker), and
-//   the holder signals under `mu_`, so the wake-up is not lost. The dropper
-//   also stops waiting when nobody is registered as a waiter any more (the drop
-//   request was stale), which CPython does not need because its waiters cannot
-//   give up either.
+// - The forced-switch wait needs the new holder to wake the dropper. The
+//   dropper registers (bits 3..15 of `state_`) with a compare-and-swap that
+//   expects the switch number of its release, holding `mu_`; a new holder's
+//   swap that moves the switch number returns the state before it, which
+//   shows whether anyone was registered: then it signals `switch_cv_` under
+//   `mu_`. Both are swaps of one word, so either the holder sees the dropper
+//   or the dropper sees the switch (no Dekker-style fences). The dropper also
+//   stops waiting if nobody waits in lock() any more (nobody to switch to).
 //
-// - kOldGil (CPython < 3.2). `eval_breaker_` permanently carries kTickMode, so
-//   every check() goes out of line and counts down `ticks_`; at zero the holder
+// - kOldGil (CPython < 3.2). `state_` permanently carries kTickMode, so every
+//   check() goes out of line and counts down `ticks_`; at zero the holder
 //   releases and immediately re-acquires, signalling one waiter, whether or not
 //   anyone waits. Waiters wait without a timeout and never request a drop; the
 //   releasing thread, still running, usually wins (counted in
 //   `releaser_reacquired`).
 //
-// - kFair. Waiters queue in `queue_` (FIFO, guarded by `mu_`). A release with
-//   a non-empty queue hands the GIL to the head without ever clearing the
-//   locked bit, so nobody can barge in; the fast paths only apply when
-//   `state_` shows nobody waiting. Waiters request a drop after a switch
-//   interval like kNewGil, except that a thread whose last release was
-//   voluntary (unlock(), ReleaseGil: it blocked, it is I/O-bound) requests it
-//   as soon as it queues. That is the bpo-7946 fix: an I/O-bound thread gets
-//   the GIL back at the CPU-bound holder's next check point instead of a whole
-//   switch interval later. Queued waiters share `gil_cv_` and wake on every
-//   hand-off (SignalAll); each checks its own `granted` flag. The releasing
-//   thread updates `last_holder_` and `switch_number_` for the thread it hands
-//   the GIL to, under `mu_`, so that the next waiter's interval is not reset by
-//   the new holder's late bookkeeping.
+// - kFair. Waiters queue in `queue_` (FIFO, guarded by `mu_`), each on its own
+//   condition variable. A release with a non-empty queue hands the GIL to the
+//   head without ever clearing the locked bit, so nobody can barge in (the fast
+//   paths only apply when `state_` shows nobody waiting), books the switch for
+//   it, answers the drop request, and wakes that waiter only. Waiters request a
+//   drop after a switch interval like kNewGil, except that a thread whose last
+//   release was voluntary (unlock(), ReleaseGil: it blocked, it is I/O-bound)
+//   requests it as soon as it queues. That is the bpo-7946 fix: an I/O-bound
+//   thread gets the GIL back at the CPU-bound holder's next check point
+//   instead of a whole switch interval later. No forced-switch wait is needed:
+//   the releasing thread cannot take the GIL back before the queue.
+//
+// - current_gil(): each Gil's holder keeps `below_`, the thread's current GIL
+//   when it took this one; the thread-local `current_gil_tls` is the top of
+//   that chain. Releasing the top pops it; releasing one below unlinks it
+//   (every GIL in the chain is held by the thread, so their links are its own).
 //
 // - Statistics. Counters that only the holder updates are bumped with a
 //   relaxed load and store (the GIL orders them); the others with fetch_add or
 //   under `mu_`. The uncontended path never reads the clock unless
 //   `record_times` is set. Each thread has one slot per GIL (acquisitions, hold
 //   time), found through a one-entry thread-local cache keyed by the GIL's
-//   unique id.
+//   unique id. `GilStats::switches` is a 64-bit counter of its own; the 24-bit
+//   switch number in `state_` only serves comparisons over one wait (it would
+//   take 2^24 switches during one wait, or between a fast path's load and its
+//   swap, to fool one, and the cost would be one spurious or missed drop
+//   request, or one miscounted switch).
 //
 // - Lock order: `mu_` before `Counters::slots_mu`; a GilClock's own mutex
 //   after `mu_` (FakeGilClock takes `mu_` only while holding none).
@@ -87,6 +111,11 @@
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+
+#if defined(__GLIBC__) && __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define CONCURRENT_GIL_HAVE_SINGLE_THREADED 1
+#endif
 
 namespace concurrent {
 namespace internal {
@@ -117,6 +146,19 @@ thread_local constinit GilThreadState tls_state;
 
 std::atomic<uint64_t> next_gil_id{1};
 
+// True while the process has never created a thread (glibc 2.32+; it never
+// becomes true again, except in a fork()ed child, which has one thread).
+// Nobody else can touch the GIL then, so the fast paths store instead of
+// swapping, as glibc's pthread_mutex_lock() (and std::mutex with it) skips
+// its atomic instructions for a process-private mutex in that state.
+inline bool process_single_threaded() {
+#ifdef CONCURRENT_GIL_HAVE_SINGLE_THREADED
+  return __libc_single_threaded != 0;
+#else
+  return false;
+#endif
+}
+
 // Increment of a counter that only one thread at a time writes.
 inline void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + by,
@@ -141,13 +183,19 @@ int bucket_of(int64_t ns) {
   return std::min(b, GilHistogram::kBuckets - 1);
 }
 
-void validate_interval(absl::Duration interval) {
+// The switch interval in effect, in microseconds: CPython's
+// sys.setswitchinterval() keeps whole microseconds (it truncates) and
+// take_gil() waits at least 1 us. Throws unless `interval` is positive and
+// finite.
+int64_t interval_us(absl::Duration interval) {
   if (interval <= absl::ZeroDuration() ||
       interval == absl::InfiniteDuration()) {
     throw std::invalid_argument(
         absl::StrCat("Gil: switch interval must be positive and finite, got ",
                      absl::FormatDuration(interval)));
   }
+  // ToInt64Microseconds truncates and saturates at INT64_MAX.
+  return std::max<int64_t>(1, absl::ToInt64Microseconds(interval));
 }
 
 }  // namespace
@@ -182,8 +230,9 @@ struct AtomicHistogram {
 };
 
 struct Gil::Counters {
-  std::atomic<uint64_t> acquisitions{0};  // holder only
-  std::atomic<uint64_t> contended{0};     // holder only
+  std::atomic<uint64_t> contended{0};  // holder only
+  // Holder only (a kFair hand-off: the thread handing over, for the next).
+  std::atomic<uint64_t> switches{0};
   std::atomic<uint64_t> drop_requests{0};
   std::atomic<uint64_t> forced_drops{0};         // holder only
   std::atomic<uint64_t> forced_switch_waits{0};  // under mu_
@@ -200,9 +249,12 @@ struct Gil::Counters {
       ABSL_GUARDED_BY(slots_mu);
 };
 
+// A kFair waiter in the queue, on its own stack. Guarded by mu_.
 struct Gil::Waiter {
-  const void* token;
+  explicit Waiter(const void* t) : token(t) {}
+  const void* const token;
   bool granted = false;
+  absl::CondVar cv;  // signalled when the GIL is handed to this waiter
 };
 
 const char* gil_policy_name(GilPolicy policy) {
@@ -254,18 +306,20 @@ Gil::Gil(GilOptions options)
       record_times_(options.record_times),
       clock_(options.clock != nullptr ? *options.clock : GilClock::real()),
       id_(next_gil_id.fetch_add(1, std::memory_order_relaxed)),
-      interval_ns_(0),
+      busy_mask_(options.policy == GilPolicy::kFair ? kLockedBit | kWaiterMask
+                                                    : kLockedBit),
+      interval_us_(0),
       counters_(new Counters()) {
   std::unique_ptr<Counters> owned(counters_);
-  validate_interval(options.switch_interval);
+  interval_us_.store(interval_us(options.switch_interval),
+                     std::memory_order_relaxed);
   if (options.check_interval < 1) {
     throw std::invalid_argument(absl::StrCat(
         "Gil: check_interval must be >= 1, got ", options.check_interval));
   }
-  interval_ns_.store(to_ns(options.switch_interval), std::memory_order_relaxed);
   ticks_ = check_interval_;
   if (policy_ == GilPolicy::kOldGil) {
-    eval_breaker_.store(kTickMode, std::memory_order_relaxed);
+    state_.store(kTickMode, std::memory_order_relaxed);
   }
   owned.release();
 }
@@ -273,8 +327,7 @@ Gil::Gil(GilOptions options)
 Gil::~Gil() { delete counters_; }
 
 void Gil::set_switch_interval(absl::Duration interval) {
-  validate_interval(interval);
-  interval_ns_.store(to_ns(interval), std::memory_order_relaxed);
+  interval_us_.store(interval_us(interval), std::memory_order_relaxed);
 }
 
 bool Gil::held_by_current_thread() const {
@@ -304,78 +357,91 @@ ABSL_ATTRIBUTE_NOINLINE GilThreadSlot* Gil::new_slot(GilThreadState& ts) {
   return slot;
 }
 
-void Gil::reset_drop_request() {
-  eval_breaker_.fetch_and(~kDropRequest, std::memory_order_relaxed);
+void Gil::request_drop(uint64_t seen) {
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  do {
+    if ((s & kLockedBit) == 0 || (s & kDropRequest) != 0 ||
+        ((s ^ seen) & kSwitchMask) != 0) {
+      return;  // free, already requested, or switched since `seen`
+    }
+  } while (!state_.compare_exchange_weak(s, s | kDropRequest,
+                                         std::memory_order_relaxed));
+  counters_->drop_requests.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Gil::request_drop() {
-  if ((eval_breaker_.fetch_or(kDropRequest, std::memory_order_relaxed) &
-       kDropRequest) == 0) {
-    counters_->drop_requests.fetch_add(1, std::memory_order_relaxed);
+ABSL_ATTRIBUTE_NOINLINE void Gil::wake_switch_waiters() {
+  absl::MutexLock lock(&mu_);
+  switch_cv_.SignalAll();
+}
+
+// Released out of order: this GIL is below the top of the calling thread's
+// chain. Every GIL in the chain is held by this thread, so their links are
+// its to change.
+ABSL_ATTRIBUTE_NOINLINE void Gil::unlink_from_current_chain() {
+  for (Gil* g = internal::current_gil_tls; g != nullptr; g = g->below_) {
+    if (g->below_ == this) {
+      g->below_ = below_;
+      return;
+    }
   }
 }
 
-ABSL_ATTRIBUTE_NOINLINE void Gil::note_switch(GilThreadState& ts) {
-  last_holder_.store(&ts, std::memory_order_seq_cst);
-  bump(switch_number_);
-  if ((state_.load(std::memory_order_seq_cst) & kSwitchWaiterMask) != 0) {
-    absl::MutexLock lock(&mu_);
-    switch_cv_.SignalAll();
-  }
+ABSL_ATTRIBUTE_NOINLINE void Gil::note_switch(GilThreadState& ts,
+                                              uint64_t before) {
+  last_holder_.store(&ts, std::memory_order_relaxed);
+  bump(counters_->switches);
+  if ((before & kSwitchWaiterMask) != 0) wake_switch_waiters();
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::on_acquired(GilThreadState& ts,
-                                                          bool others_waiting,
-                                                          absl::Duration waited,
-                                                          bool contended) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::on_acquired(GilThreadState& ts) {
   holder_.store(&ts, std::memory_order_relaxed);
+  below_ = internal::current_gil_tls;
   internal::current_gil_tls = this;
-  if (last_holder_.load(std::memory_order_relaxed) != &ts) {
-    note_switch(ts);
-  } else if (others_waiting) {
-    bump(counters_->releaser_reacquired);
-  }
-  if (ABSL_PREDICT_FALSE((eval_breaker_.load(std::memory_order_relaxed) &
-                          kDropRequest) != 0)) {
-    reset_drop_request();
-  }
   GilThreadSlot* slot = slot_for(ts);
   holder_slot_ = slot;
-  bump(slot->acquisitions);
-  bump(counters_->acquisitions);
-  if (contended) {
-    bump(counters_->contended);
-    counters_->wait.record(to_ns(waited));
-  }
+  bump(slot->acquisitions);  // GilStats::acquisitions is their sum
   if (ABSL_PREDICT_FALSE(record_times_)) acquired_at_ = clock_.now();
+}
+
+// The fast paths of lock() and try_lock(): takes a GIL that is not busy in one
+// compare-and-swap, which also books the switch. Returns false if the GIL is
+// busy or the swap lost a race.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Gil::try_take(GilThreadState& ts) {
+  // Acquire: if the GIL is free, this load sees the last holder's release,
+  // and with it that holder's write of last_holder_.
+  uint64_t s = state_.load(std::memory_order_acquire);
+  if (ABSL_PREDICT_FALSE((s & busy_mask_) != 0)) return false;
+  const bool switched = last_holder_.load(std::memory_order_relaxed) != &ts;
+  const uint64_t next = (s | kLockedBit) + (switched ? kSwitchUnit : 0);
+  // If the swap succeeds, the GIL changed hands since the load only between
+  // threads that did not switch it (the switch number is in the word), so
+  // last_holder_ is still what was read. With a single thread in the process
+  // nobody else can change the word: a store does.
+  if (process_single_threaded()) {
+    state_.store(next, std::memory_order_relaxed);
+  } else if (ABSL_PREDICT_FALSE(!state_.compare_exchange_strong(
+                 s, next, std::memory_order_acquire,
+                 std::memory_order_relaxed))) {
+    return false;
+  }
+  if (ABSL_PREDICT_FALSE(switched)) {
+    note_switch(ts, s);
+  } else if (ABSL_PREDICT_FALSE((s & kWaiterMask) != 0)) {
+    bump(counters_->releaser_reacquired);
+  }
+  on_acquired(ts);
+  return true;
 }
 
 void Gil::lock() {
   GilThreadState& ts = tls_state;
-  uint64_t s = state_.load(std::memory_order_relaxed);
-  const bool free =
-      policy_ == GilPolicy::kFair ? s == 0 : (s & kLockedBit) == 0;
-  if (ABSL_PREDICT_TRUE(free) &&
-      state_.compare_exchange_strong(s, s | kLockedBit,
-                                     std::memory_order_acquire,
-                                     std::memory_order_relaxed)) {
-    on_acquired(ts, (s >> 16) != 0, absl::ZeroDuration(), false);
-    return;
-  }
+  if (ABSL_PREDICT_TRUE(try_take(ts))) return;
   acquire_slow(ts);
 }
 
 bool Gil::try_lock() {
   GilThreadState& ts = tls_state;
-  uint64_t s = state_.load(std::memory_order_relaxed);
-  const bool free =
-      policy_ == GilPolicy::kFair ? s == 0 : (s & kLockedBit) == 0;
-  if (free && state_.compare_exchange_strong(s, s | kLockedBit,
-                                             std::memory_order_acquire,
-                                             std::memory_order_relaxed)) {
-    on_acquired(ts, (s >> 16) != 0, absl::ZeroDuration(), false);
-    return true;
-  }
+  if (try_take(ts)) return true;
   if (holder_.load(std::memory_order_relaxed) == &ts) {
     throw GilError("Gil::try_lock: the calling thread already holds the GIL");
   }
@@ -388,42 +454,30 @@ void Gil::acquire_slow(GilThreadState& ts) {
     throw GilError("Gil::lock: the calling thread already holds the GIL");
   }
   const absl::Time start = clock_.now();
+  bool switched = false;
   bool others_waiting = false;
   {
     absl::MutexLock lock(&mu_);
-    state_.fetch_add(kWaiterUnit, std::memory_order_seq_cst);
-    if (policy_ == GilPolicy::kFair) {
-      uint64_t s = state_.load(std::memory_order_relaxed);
-      if (queue_.empty() && (s & kLockedBit) == 0 &&
-          state_.compare_exchange_strong(s, (s - kWaiterUnit) | kLockedBit,
-                                         std::memory_order_acquire,
-                                         std::memory_order_relaxed)) {
-        others_waiting = false;
-      } else {
-        Waiter self{&ts};
-        queue_.push_back(&self);
-        if (slot_for(ts)->last_release_voluntary) request_drop();
-        while (!self.granted) {
-          const uint64_t saved = switch_number_.load(std::memory_order_relaxed);
-          const bool timed_out =
-              clock_.wait_with_timeout(gil_cv_, mu_, switch_interval());
-          if (!self.granted && timed_out &&
-              switch_number_.load(std::memory_order_relaxed) == saved) {
-            request_drop();
-          }
-        }
-        // Handed over: the releaser did the switch bookkeeping, and this
-        // thread did not win any race against the others.
-        others_waiting = false;
-      }
+    // Registered as a waiter, an unlock() cannot take its fast path: it takes
+    // mu_ and signals (see the notes).
+    uint64_t s =
+        state_.fetch_add(kWaiterUnit, std::memory_order_relaxed) + kWaiterUnit;
+    if (policy_ == GilPolicy::kFair &&
+        (!queue_.empty() || (s & kLockedBit) != 0)) {
+      wait_in_queue(ts);  // handed over: the releaser booked the switch
     } else {
       for (;;) {
-        uint64_t s = state_.load(std::memory_order_relaxed);
+        s = state_.load(std::memory_order_acquire);
         if ((s & kLockedBit) == 0) {
-          if (state_.compare_exchange_weak(s, (s - kWaiterUnit) | kLockedBit,
-                                           std::memory_order_acquire,
+          switched = last_holder_.load(std::memory_order_relaxed) != &ts;
+          const uint64_t next =
+              ((s - kWaiterUnit) | kLockedBit) + (switched ? kSwitchUnit : 0);
+          if (state_.compare_exchange_weak(s, next, std::memory_order_acquire,
                                            std::memory_order_relaxed)) {
-            others_waiting = (s >> 16) > 1;
+            others_waiting = (s & kWaiterMask) > kWaiterUnit;
+            if (switched && (s & kSwitchWaiterMask) != 0) {
+              switch_cv_.SignalAll();  // (note_switch() below need not)
+            }
             break;
           }
           continue;
@@ -432,35 +486,59 @@ void Gil::acquire_slow(GilThreadState& ts) {
           clock_.wait(gil_cv_, mu_);
           continue;
         }
-        const uint64_t saved = switch_number_.load(std::memory_order_relaxed);
-        const bool timed_out =
-            clock_.wait_with_timeout(gil_cv_, mu_, switch_interval());
-        if (timed_out && locked() &&
-            switch_number_.load(std::memory_order_relaxed) == saved) {
-          request_drop();
+        // take_gil(): wait one interval; if it passed with the GIL still held
+        // and no switch since `s`, ask the holder to drop it.
+        if (clock_.wait_with_timeout(gil_cv_, mu_, switch_interval())) {
+          request_drop(s);
         }
       }
     }
   }
-  on_acquired(ts, others_waiting, clock_.now() - start, true);
+  if (switched) {
+    note_switch(ts, 0);
+  } else if (others_waiting) {
+    bump(counters_->releaser_reacquired);
+  }
+  on_acquired(ts);
+  bump(counters_->contended);
+  counters_->wait.record(to_ns(clock_.now() - start));
+}
+
+void Gil::wait_in_queue(GilThreadState& ts) {
+  Waiter self(&ts);
+  queue_.push_back(&self);
+  // The bpo-7946 fix: a thread that blocked last time asks at once.
+  if (slot_for(ts)->last_release_voluntary) {
+    request_drop(state_.load(std::memory_order_relaxed));
+  }
+  while (!self.granted) {
+    const uint64_t seen = state_.load(std::memory_order_relaxed);
+    const bool timed_out =
+        clock_.wait_with_timeout(self.cv, mu_, switch_interval());
+    if (!self.granted && timed_out) request_drop(seen);
+  }
 }
 
 void Gil::hand_off_or_free() {
-  if (!queue_.empty()) {
-    Waiter* next = queue_.front();
-    queue_.pop_front();
-    next->granted = true;
-    // The switch happens now, not when `next` wakes up: a waiter that starts
-    // its timed wait in between must not see switch_number_ move during it
-    // (it would then skip its drop request and wait a second interval).
-    last_holder_.store(next->token, std::memory_order_seq_cst);
-    bump(switch_number_);
-    // The locked bit stays set: the GIL passes straight to `next`.
-    state_.fetch_sub(kWaiterUnit, std::memory_order_release);
-    gil_cv_.SignalAll();
+  if (queue_.empty()) {
+    state_.fetch_and(~(kLockedBit | kDropRequest), std::memory_order_release);
     return;
   }
-  state_.fetch_and(~kLockedBit, std::memory_order_release);
+  Waiter* next = queue_.front();
+  queue_.pop_front();
+  next->granted = true;
+  // The switch happens now, not when `next` wakes up: a waiter that starts
+  // its timed wait in between must see the switch number as it will stay.
+  // The locked bit stays set (nobody can barge in); the drop request, made
+  // to the releasing thread, is answered.
+  last_holder_.store(next->token, std::memory_order_relaxed);
+  bump(counters_->switches);
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  while (!state_.compare_exchange_weak(
+      s, ((s - kWaiterUnit) & ~kDropRequest) + kSwitchUnit,
+      std::memory_order_release, std::memory_order_relaxed)) {
+  }
+  next->cv.Signal();  // wakes `next` only
 }
 
 ABSL_ATTRIBUTE_NOINLINE void Gil::throw_not_held(const char* what) const {
@@ -480,10 +558,13 @@ ABSL_ATTRIBUTE_NOINLINE void Gil::release_slow() {
   absl::MutexLock lock(&mu_);
   if (policy_ == GilPolicy::kFair) {
     hand_off_or_free();
-  } else {
-    state_.fetch_and(~kLockedBit, std::memory_order_release);
-    gil_cv_.Signal();
+    return;
   }
+  // drop_gil(): free the GIL, answer a pending drop request, wake a waiter.
+  const uint64_t released =
+      state_.fetch_and(~(kLockedBit | kDropRequest), std::memory_order_release);
+  gil_cv_.Signal();
+  if ((released & kDropRequest) != 0) forced_switch_wait(released);
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::release(GilThreadState& ts,
@@ -495,31 +576,46 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Gil::release(GilThreadState& ts,
   if (ABSL_PREDICT_FALSE(record_times_)) record_hold(slot);
   slot->last_release_voluntary = voluntary;
   holder_.store(nullptr, std::memory_order_relaxed);
-  if (internal::current_gil_tls == this) internal::current_gil_tls = nullptr;
-  uint64_t s = kLockedBit;
-  if (ABSL_PREDICT_TRUE(state_.compare_exchange_strong(
-          s, 0, std::memory_order_release, std::memory_order_relaxed))) {
-    return;
+  if (ABSL_PREDICT_TRUE(internal::current_gil_tls == this)) {
+    internal::current_gil_tls = below_;
+  } else {
+    unlink_from_current_chain();
+  }
+  // Fast path: nobody waits (then nobody can have requested a drop).
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  if (ABSL_PREDICT_TRUE((s & (kWaiterMask | kDropRequest)) == 0)) {
+    if (process_single_threaded()) {
+      state_.store(s & ~kLockedBit, std::memory_order_relaxed);
+      return;
+    }
+    if (ABSL_PREDICT_TRUE(state_.compare_exchange_strong(
+            s, s & ~kLockedBit, std::memory_order_release,
+            std::memory_order_relaxed))) {
+      return;
+    }
   }
   release_slow();
 }
 
 void Gil::unlock() { release(tls_state, /*voluntary=*/true); }
 
-void Gil::forced_switch_wait(GilThreadState& ts) {
-  absl::MutexLock lock(&mu_);
-  if ((eval_breaker_.load(std::memory_order_relaxed) & kDropRequest) == 0) {
-    return;  // someone already took the GIL (and reset the request)
-  }
-  state_.fetch_add(kSwitchWaiterUnit, std::memory_order_seq_cst);
-  if (last_holder_.load(std::memory_order_seq_cst) == &ts) {
-    reset_drop_request();
-    counters_->forced_switch_waits.fetch_add(1, std::memory_order_relaxed);
-    while (last_holder_.load(std::memory_order_seq_cst) == &ts &&
-           (state_.load(std::memory_order_relaxed) >> 16) != 0) {
-      clock_.wait(switch_cv_, mu_);
-    }
-  }
+void Gil::forced_switch_wait(uint64_t released) {
+  // Wait only if no other thread has taken the GIL since the release, and
+  // somebody still waits to take it. Registering is one atomic step against
+  // the acquisitions: either a new holder's swap sees this thread registered
+  // (and signals switch_cv_, under mu_), or the registration sees the switch.
+  auto switched_or_nobody_waits = [&](uint64_t s) {
+    return ((s ^ released) & kSwitchMask) != 0 || (s & kWaiterMask) == 0;
+  };
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  do {
+    if (switched_or_nobody_waits(s)) return;
+  } while (!state_.compare_exchange_weak(s, s + kSwitchWaiterUnit,
+                                         std::memory_order_relaxed));
+  bump(counters_->forced_switch_waits);  // under mu_
+  do {
+    clock_.wait(switch_cv_, mu_);
+  } while (!switched_or_nobody_waits(state_.load(std::memory_order_relaxed)));
   state_.fetch_sub(kSwitchWaiterUnit, std::memory_order_relaxed);
 }
 
@@ -534,21 +630,19 @@ void Gil::check_slow() {
     lock();
     return;
   }
-  if ((eval_breaker_.load(std::memory_order_relaxed) & kDropRequest) == 0) {
+  if ((state_.load(std::memory_order_relaxed) & kDropRequest) == 0) {
     return;
   }
   bump(counters_->forced_drops);
-  release(ts, /*voluntary=*/false);
-  if (policy_ == GilPolicy::kNewGil) forced_switch_wait(ts);
+  release(ts, /*voluntary=*/false);  // kNewGil: waits for the switch
   lock();
 }
 
 GilStats Gil::stats() const {
   const Counters& c = *counters_;
   GilStats st;
-  st.acquisitions = c.acquisitions.load(std::memory_order_relaxed);
   st.contended_acquisitions = c.contended.load(std::memory_order_relaxed);
-  st.switches = switch_number_.load(std::memory_order_relaxed);
+  st.switches = c.switches.load(std::memory_order_relaxed);
   st.drop_requests = c.drop_requests.load(std::memory_order_relaxed);
   st.forced_drops = c.forced_drops.load(std::memory_order_relaxed);
   st.forced_switch_waits =
@@ -557,15 +651,6 @@ GilStats Gil::stats() const {
   st.releaser_reacquired =
       c.releaser_reacquired.load(std::memory_order_relaxed);
   st.try_lock_failures = c.try_lock_failures.load(std::memory_order_relaxed);
-  st.wait_time = c.wait.snapshot();
-  // Uncontended acquisitions waited zero time; they are not recorded one by
-  // one (that would cost the fast path two more stores).
-  if (st.acquisitions > st.wait_time.count) {
-    const uint64_t zero = st.acquisitions - st.wait_time.count;
-    st.wait_time.buckets[0] += zero;
-    st.wait_time.count += zero;
-  }
-  st.hold_time = c.hold.snapshot();
   {
     absl::MutexLock lock(&counters_->slots_mu);
     for (const GilThreadSlot& slot : counters_->slots) {
@@ -582,6 +667,16 @@ GilStats Gil::stats() const {
     total_held += t.held;
     total_acq += t.acquisitions;
   }
+  st.acquisitions = total_acq;
+  st.wait_time = c.wait.snapshot();
+  // Uncontended acquisitions waited zero time; they are not recorded one by
+  // one (that would cost the fast path two more stores).
+  if (st.acquisitions > st.wait_time.count) {
+    const uint64_t zero = st.acquisitions - st.wait_time.count;
+    st.wait_time.buckets[0] += zero;
+    st.wait_time.count += zero;
+  }
+  st.hold_time = c.hold.snapshot();
   for (auto& t : st.threads) {
     if (record_times_ && total_held > absl::ZeroDuration()) {
       t.share = absl::FDivDuration(t.held, total_held);

@@ -28,20 +28,22 @@
 //   * `GilPolicy::kNewGil` (default): CPython 3.2+. A thread that wants the
 //     GIL waits on a condition for one switch interval; if the interval passes
 //     and no switch happened meanwhile, it sets a drop request. The holder
-//     drops the GIL at its next check point and then waits until another
-//     thread has actually taken it (forced switching). A free GIL goes to
-//     whoever gets there first: there is no queue.
+//     drops the GIL at its next check point. Any release while a drop is
+//     requested (at a check point, `unlock()`, `ReleaseGil`) then waits until
+//     another thread has actually taken the GIL (forced switching, as
+//     CPython's drop_gil()), so the releasing thread cannot take it straight
+//     back. A free GIL goes to whoever gets there first: there is no queue.
 //   * `GilPolicy::kOldGil`: CPython before 3.2. The holder releases and
 //     re-acquires the GIL every `check_interval` check points whether or not
 //     anyone waits; waiters block without a timeout; no drop requests, no
 //     forced switching. On a multicore machine the releasing thread usually
 //     wins the race to re-acquire (David Beazley's "GIL thrashing").
 //   * `GilPolicy::kFair`: a FIFO hand-off that fixes the convoy effect of
-//     bpo-7946. Waiters queue; a release hands the GIL to the oldest waiter;
-//     nobody can barge in. A waiter that released the GIL voluntarily last
-//     time (it made a blocking call: I/O-bound) asks the holder to drop it at
-//     once instead of after a switch interval; other waiters ask after one
-//     interval, as with `kNewGil`.
+//     bpo-7946. Waiters queue; a release hands the GIL to the oldest waiter
+//     (and wakes that one only); nobody can barge in. A waiter that released
+//     the GIL voluntarily last time (it made a blocking call: I/O-bound) asks
+//     the holder to drop it at once instead of after a switch interval; other
+//     waiters ask after one interval, as with `kNewGil`.
 //
 // Example:
 //
@@ -158,7 +160,8 @@ class GilClock {
 struct GilOptions {
   GilPolicy policy = GilPolicy::kNewGil;
   // sys.setswitchinterval(): how long a waiter waits before it sets a drop
-  // request (kNewGil, kFair). Must be a positive finite duration.
+  // request (kNewGil, kFair). Must be a positive finite duration; kept in
+  // whole microseconds, at least 1 us (see Gil::set_switch_interval()).
   absl::Duration switch_interval = absl::Milliseconds(5);
   // kOldGil only: the holder releases the GIL every `check_interval` check
   // points (Python 2's sys.setcheckinterval(), default 100). Must be >= 1.
@@ -207,10 +210,12 @@ struct GilStats {
   uint64_t contended_acquisitions = 0;  // acquisitions that had to wait
   uint64_t switches = 0;  // hand-offs: taken by a thread other than the last
                           // holder (CPython's switch_number)
-  uint64_t drop_requests = 0;        // waiters that asked the holder to drop
-  uint64_t forced_drops = 0;         // drops at a check point on request
-  uint64_t forced_switch_waits = 0;  // droppers that waited for a switch
-  uint64_t interval_releases = 0;    // kOldGil: releases every N check points
+  uint64_t drop_requests = 0;  // waiters that asked the holder to drop
+  uint64_t forced_drops = 0;   // drops at a check point on request
+  // Releases that found a drop requested and waited for the switch (kNewGil;
+  // at a check point or any other release).
+  uint64_t forced_switch_waits = 0;
+  uint64_t interval_releases = 0;  // kOldGil: releases every N check points
   // A thread released the GIL while others waited for it, and then took it
   // again itself before any of them.
   uint64_t releaser_reacquired = 0;
@@ -238,7 +243,9 @@ class ABSL_LOCKABLE Gil {
   void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION();
 
   // Requires: the calling thread holds the GIL (else throws GilError).
-  // Releases it; a waiting thread may take it.
+  // Releases it; a waiting thread may take it. kNewGil: if a drop is
+  // requested, returns only once another thread has taken the GIL (forced
+  // switching; CPython's drop_gil() does the same for every release).
   void unlock() ABSL_UNLOCK_FUNCTION();
 
   // Takes the GIL if it is free (kFair: free and nobody queued) and returns
@@ -248,12 +255,13 @@ class ABSL_LOCKABLE Gil {
 
   // The check point ("eval breaker"). Requires: the calling thread holds the
   // GIL. When no drop is requested (kNewGil, kFair) this is one relaxed atomic
-  // load. Otherwise it drops the GIL as the policy says and takes it back
-  // before returning (so other threads may have run meanwhile). Throws
-  // GilError if it has to act and the calling thread does not hold the GIL.
+  // load. Otherwise it drops the GIL as the policy says (kNewGil: and waits
+  // until another thread has taken it) and takes it back before returning (so
+  // other threads have run meanwhile). Throws GilError if it has to act and
+  // the calling thread does not hold the GIL.
   void check() {
-    if (ABSL_PREDICT_FALSE(eval_breaker_.load(std::memory_order_relaxed) !=
-                           0)) {
+    if (ABSL_PREDICT_FALSE((state_.load(std::memory_order_relaxed) &
+                            (kDropRequest | kTickMode)) != 0)) {
       check_slow();
     }
   }
@@ -268,15 +276,20 @@ class ABSL_LOCKABLE Gil {
 
   // True if a drop request is pending (a snapshot).
   bool drop_requested() const {
-    return (eval_breaker_.load(std::memory_order_relaxed) & kDropRequest) != 0;
+    return (state_.load(std::memory_order_relaxed) & kDropRequest) != 0;
   }
 
   // sys.setswitchinterval(): takes effect at the next wait. Throws
-  // std::invalid_argument unless `interval` is positive and finite.
+  // std::invalid_argument unless `interval` is positive and finite. As in
+  // CPython, the interval is kept in whole microseconds (rounded down) and is
+  // at least 1 us: shorter intervals wait 1 us.
   void set_switch_interval(absl::Duration interval);
-  // sys.getswitchinterval().
+  // sys.getswitchinterval(): the interval in effect (a whole number of
+  // microseconds, at least 1 us). Unlike CPython, which reads back 0.0 after
+  // sys.setswitchinterval(1e-7) although it waits 1 us, this returns 1 us: a
+  // value set_switch_interval() accepts.
   absl::Duration switch_interval() const {
-    return absl::Nanoseconds(interval_ns_.load(std::memory_order_relaxed));
+    return absl::Microseconds(interval_us_.load(std::memory_order_relaxed));
   }
 
   GilPolicy policy() const { return policy_; }
@@ -287,15 +300,24 @@ class ABSL_LOCKABLE Gil {
  private:
   friend class ReleaseGil;
 
-  // state_: bit 0 = locked; bits 1..15 = threads in the forced-switch wait;
-  // bits 16.. = threads waiting in lock().
+  // state_, the word the whole protocol turns on (gil.cc's notes): taking the
+  // GIL, booking the switch and answering a drop request are single atomic
+  // steps on it, as CPython makes them one step under its GIL mutex.
+  //   bit 0        locked
+  //   bit 1        a drop is requested (CPython's gil_drop_request)
+  //   bit 2        kOldGil: every check() goes out of line to count ticks
+  //   bits 3..15   threads in the forced-switch wait
+  //   bits 16..39  threads waiting in lock()
+  //   bits 40..63  the switch number modulo 2^24 (CPython's switch_number)
   static constexpr uint64_t kLockedBit = 1;
-  static constexpr uint64_t kSwitchWaiterUnit = 2;
-  static constexpr uint64_t kSwitchWaiterMask = 0xfffe;
+  static constexpr uint64_t kDropRequest = 2;
+  static constexpr uint64_t kTickMode = 4;
+  static constexpr uint64_t kSwitchWaiterUnit = uint64_t{1} << 3;
+  static constexpr uint64_t kSwitchWaiterMask = 0xfff8;
   static constexpr uint64_t kWaiterUnit = uint64_t{1} << 16;
-  // eval_breaker_ bits.
-  static constexpr uint32_t kDropRequest = 1;
-  static constexpr uint32_t kTickMode = 2;  // kOldGil: count check points
+  static constexpr uint64_t kWaiterMask = ((uint64_t{1} << 24) - 1) << 16;
+  static constexpr uint64_t kSwitchUnit = uint64_t{1} << 40;
+  static constexpr uint64_t kSwitchMask = ~uint64_t{0} << 40;
 
   struct Waiter;
   struct Counters;
@@ -304,19 +326,31 @@ class ABSL_LOCKABLE Gil {
   // Releases; `voluntary` is false when the release is a drop (on request or
   // at an old-GIL interval).
   void release(internal::GilThreadState& ts, bool voluntary);
+  bool try_take(internal::GilThreadState& ts);
   void acquire_slow(internal::GilThreadState& ts);
+  // kFair: queues and waits until a releasing thread hands the GIL over.
+  void wait_in_queue(internal::GilThreadState& ts)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void release_slow();
   void record_hold(internal::GilThreadSlot* slot);
   [[noreturn]] void throw_not_held(const char* what) const;
-  // Bookkeeping of a new holder; `others_waiting` is true if other threads
-  // were waiting when it took the GIL; `waited` the time it waited.
-  void on_acquired(internal::GilThreadState& ts, bool others_waiting,
-                   absl::Duration waited, bool contended);
-  void note_switch(internal::GilThreadState& ts);
-  void forced_switch_wait(internal::GilThreadState& ts);
+  // Bookkeeping of a new holder.
+  void on_acquired(internal::GilThreadState& ts);
+  // A new holder that took the GIL from another thread (a kFair hand-off is
+  // booked by the releasing thread): last_holder_, the statistics, and a
+  // wake-up for the forced-switch waiters if `before` (the state before its
+  // swap) shows any.
+  void note_switch(internal::GilThreadState& ts, uint64_t before);
+  void unlink_from_current_chain();
+  void wake_switch_waiters();
+  // FORCE_SWITCHING: after a release that found a drop request pending
+  // (`released` is the state just before it), waits until another thread has
+  // taken the GIL.
+  void forced_switch_wait(uint64_t released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void hand_off_or_free() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void request_drop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void reset_drop_request();
+  // Sets the drop request if the GIL is still held with the switch number of
+  // `seen` (no switch since), in one atomic step.
+  void request_drop(uint64_t seen);
   internal::GilThreadSlot* slot_for(internal::GilThreadState& ts);
   internal::GilThreadSlot* new_slot(internal::GilThreadState& ts);
 
@@ -326,21 +360,28 @@ class ABSL_LOCKABLE Gil {
   GilClock& clock_;
   const uint64_t id_;  // unique per Gil object, for thread-local caches
 
-  std::atomic<uint32_t> eval_breaker_{0};
+  // What makes the GIL busy for a thread that arrives: locked, and for kFair
+  // also anyone queued (no barging).
+  const uint64_t busy_mask_;
+
   std::atomic<uint64_t> state_{0};
   // Token of the thread holding the GIL, nullptr when free.
   std::atomic<const void*> holder_{nullptr};
   // Token of the last thread that took the GIL (CPython's last_holder).
+  // Written by a new holder that switched (or, kFair, by the thread handing
+  // the GIL over) before the GIL can be released again; read by a thread
+  // about to take it, after it saw the GIL free.
   std::atomic<const void*> last_holder_{nullptr};
-  std::atomic<uint64_t> switch_number_{0};
-  std::atomic<int64_t> interval_ns_;
+  std::atomic<int64_t> interval_us_;  // whole microseconds, >= 1
   // Guarded by the GIL itself (only the holder touches them).
   int ticks_ = 0;
   absl::Time acquired_at_;
   internal::GilThreadSlot* holder_slot_ = nullptr;
+  // The holder's previous current_gil() (restored when it releases this one).
+  Gil* below_ = nullptr;
 
   mutable absl::Mutex mu_;
-  absl::CondVar gil_cv_;     // lock() waiters
+  absl::CondVar gil_cv_;     // lock() waiters (kNewGil, kOldGil)
   absl::CondVar switch_cv_;  // forced switching: droppers wait for a switch
   std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);  // kFair only
 
@@ -348,8 +389,10 @@ class ABSL_LOCKABLE Gil {
 };
 
 // Py_BEGIN_ALLOW_THREADS / Py_END_ALLOW_THREADS: releases a GIL for the
-// lifetime of the scope and takes it back (as `lock()` does, so the thread may
-// wait) when the scope ends.
+// lifetime of the scope (as `unlock()` does: with kNewGil and a drop
+// requested, the constructor returns once another thread has taken it) and
+// takes it back (as `lock()` does, so the thread may wait) when the scope
+// ends.
 //
 //   {
 //     concurrent::ReleaseGil allow_threads(gil);
@@ -382,12 +425,17 @@ class ReleaseGil {
 };
 
 namespace internal {
-// Set by Gil on acquisition, cleared on release (see current_gil()).
+// The top of the calling thread's chain of held GILs (see current_gil()):
+// set by Gil on acquisition; on release, the GIL is unlinked from the chain
+// (each Gil's holder keeps the link below it).
 inline thread_local Gil* current_gil_tls = nullptr;
 }  // namespace internal
 
-// The calling thread's current GIL: the one it took most recently, if it still
-// holds that one; otherwise nullptr.
+// The calling thread's current GIL: of the GILs it holds, the one it took most
+// recently (nullptr if it holds none). A thread that holds several (as a
+// thread moving between subinterpreters with their own GILs) gets the outer
+// one back as current when it releases the inner one, whatever order it
+// releases them in.
 inline Gil* current_gil() { return internal::current_gil_tls; }
 
 // The check point for code that does not know its GIL: `current_gil()->check()`

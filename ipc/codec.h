@@ -79,6 +79,11 @@
 //   * std::map<K, V>: a uint64 count, then key, value, ... in the map's order
 //     (decoding rejects keys out of order or duplicated);
 //   * a hooked type: what its hook writes, nothing more.
+// A count is checked against the bytes left before anything is allocated:
+// it may not exceed (bytes left) / (the fewest bytes an element takes),
+// counting at least one byte per element, so a container of elements that
+// encode to nothing (std::tuple<>, an empty hook) holds at most as many
+// elements as bytes follow it.
 // `encode(out, a, b)` writes the same bytes as `encode(out, std::tie(a, b))`.
 //
 // Copies of large data: encoding a std::vector<T> or std::string of

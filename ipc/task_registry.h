@@ -34,10 +34,11 @@
 //   concurrent::Buffer reply;
 //   bool ok = concurrent::internal::invoke_registered(name, call.bytes(),
 //                                                     reply);
-//   // and back in the caller:
-//   int64_t n = ok ? concurrent::decode_result<int64_t>(reply.bytes())
-//                  : (std::rethrow_exception(
-//                         concurrent::decode_exception(reply.bytes())), 0);
+//   // and back in the caller, `ok` and `reply.bytes()`:
+//   if (!ok) {
+//     std::rethrow_exception(concurrent::decode_exception(reply.bytes()));
+//   }
+//   int64_t n = concurrent::decode_result<int64_t>(reply.bytes());
 //
 // What can be registered and submitted: free functions (any namespace,
 // `static` and anonymous-namespace ones included; function template

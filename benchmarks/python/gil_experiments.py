@@ -15,6 +15,10 @@ Three experiments, each a median of repetitions:
    the GIL changed hands (a thread notices that the last thread to run was the
    other one) and how much work each did, at the same switch intervals.
 
+convoy() (used by the tour, benchmarks/python/tour.py) measures the convoy
+effect of bpo-7946: echo round trips per second through a socket pair to a
+child process, alone and behind a CPU-bound thread.
+
 Prints a human table, or JSON with --json. With --ours FILE (results of our
 C++ GIL, as JSON) or --ours-cmd CMD (a command printing them; its repetitions
 then alternate with CPython's, so both see the same machine load) it prints
@@ -34,6 +38,7 @@ import multiprocessing
 import os
 import platform
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -200,6 +205,65 @@ def switch_rate(interval_ms, seconds, cpus):
         "per_second": sum(switches) / elapsed,
         "shares": [w / total for w in work],
     }
+
+
+def convoy(interval_ms, seconds, cpus, behind_cpu_bound=True):
+    """The convoy effect of bpo-7946: echo round trips per second of the main
+    thread, whose socket calls release the GIL, through a socket pair to a
+    child process, optionally while a CPU-bound thread holds the GIL."""
+    sys.setswitchinterval(interval_ms / 1000.0)
+    ours, peer = socket.socketpair()
+    pid = os.fork()  # before any thread starts
+    if pid == 0:
+        ours.close()
+        try:
+            while True:
+                data = peer.recv(64)
+                if not data:
+                    break
+                peer.sendall(data)
+        finally:
+            os._exit(0)
+    peer.close()
+    stop = [False]
+    started = threading.Event()
+
+    def spin():
+        pin(cpus[0])
+        started.set()
+        x = 0
+        while not stop[0]:
+            x += 1
+
+    spinner = None
+    if behind_cpu_bound:
+        spinner = threading.Thread(target=spin)
+        spinner.start()
+        started.wait()
+    pin(cpus[1])
+    msg = b"ping".ljust(16, b"\0")
+    round_trips = 0
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    try:
+        while time.perf_counter() < deadline:
+            ours.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                chunk = ours.recv(len(msg) - len(got))
+                if not chunk:
+                    raise RuntimeError("convoy: the echo peer closed")
+                got += chunk
+            round_trips += 1
+        elapsed = time.perf_counter() - t0
+    finally:
+        stop[0] = True
+        if spinner is not None:
+            spinner.join()
+        unpin()
+        ours.close()
+        os.waitpid(pid, 0)
+    return round_trips / elapsed
 
 
 def machine():

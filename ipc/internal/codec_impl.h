@@ -347,7 +347,9 @@ void decode_value(Decoder& in, T& value) {
     using E = typename T::value_type;
     if constexpr (is_bytewise<E>()) {
       constexpr size_t bytes = sizeof(E) * IsStdArray<T>::size;
-      std::memcpy(value.data(), CodecAccess::take(in, bytes), bytes);
+      if constexpr (bytes != 0) {
+        std::memcpy(value.data(), CodecAccess::take(in, bytes), bytes);
+      }
     } else {
       for (auto& e : value) decode_value(in, e);
     }

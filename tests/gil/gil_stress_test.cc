@@ -86,7 +86,9 @@ TEST_P(GilStressTest, ManyThreadsEveryOperation) {
   EXPECT_EQ(st.wait_time.count, st.acquisitions);
   EXPECT_LE(st.contended_acquisitions, st.acquisitions);
   EXPECT_LE(st.switches, st.acquisitions);
-  EXPECT_LE(st.forced_switch_waits, st.forced_drops);
+  // A forced-switch wait answers a pending drop request (at a check point or
+  // at any other release, as CPython's drop_gil()).
+  EXPECT_LE(st.forced_switch_waits, st.drop_requests);
   if (GetParam() == GilPolicy::kOldGil) {
     EXPECT_EQ(st.drop_requests, 0u);
     EXPECT_EQ(st.forced_drops, 0u);

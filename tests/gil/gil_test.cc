@@ -3,6 +3,7 @@
 // polling or sleeping) until threads are blocked inside the GIL.
 #include "gil/gil.h"
 
+#include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gil/fake_gil_clock.h"
 #include "gtest/gtest.h"
@@ -38,6 +40,115 @@ class Order {
   std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
 };
 
+// A GilClock that forwards to a FakeGilClock and can hold one thread at a
+// chosen point, so that a test can interleave threads exactly:
+//   * hold_my_now(skip): the calling thread's call of now() after the next
+//     `skip` ones blocks until open(). (lock() reads the clock when it starts
+//     waiting and again once it has taken the GIL: skip = 1 holds a waiter
+//     just after it took the GIL.)
+//   * hold_my_wakeup(): the calling thread's next timed wait that ends without
+//     timing out (it was signalled) releases the waiters' mutex and blocks
+//     until open() before it returns (the thread is slow to wake up).
+// Either hold, once armed, blocks its thread at most once; open() lets it go
+// (or lets it through without blocking if it has not got there yet).
+class GatedClock final : public GilClock {
+ public:
+  explicit GatedClock(FakeGilClock& fake) : fake_(fake) {}
+
+  absl::Time now() override {
+    bool hold = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (armed_ == Point::kNow && thread_ == std::this_thread::get_id()) {
+        hold = skip_-- == 0;
+      }
+    }
+    if (hold) block();
+    return fake_.now();
+  }
+
+  bool wait_with_timeout(absl::CondVar& cv, absl::Mutex& mu,
+                         absl::Duration timeout) override {
+    const bool timed_out = fake_.wait_with_timeout(cv, mu, timeout);
+    bool hold = false;
+    if (!timed_out) {
+      absl::MutexLock lock(&mu_);
+      hold = armed_ == Point::kWakeup && thread_ == std::this_thread::get_id();
+    }
+    if (hold) {
+      mu.Unlock();
+      block();
+      mu.Lock();
+    }
+    return timed_out;
+  }
+
+  void wait(absl::CondVar& cv, absl::Mutex& mu) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++untimed_waits_;
+      changed_.SignalAll();
+    }
+    fake_.wait(cv, mu);
+  }
+
+  void hold_my_now(int skip) { arm(Point::kNow, skip); }
+  void hold_my_wakeup() { arm(Point::kWakeup, 0); }
+
+  // Blocks until the armed thread is held.
+  void await_held() {
+    absl::MutexLock lock(&mu_);
+    while (!held_) changed_.Wait(&mu_);
+  }
+
+  void open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+    changed_.SignalAll();
+  }
+
+  // Blocks until some thread has started an untimed wait (the forced-switch
+  // wait) or `done()` was called.
+  void await_untimed_wait_or_done() {
+    absl::MutexLock lock(&mu_);
+    while (untimed_waits_ == 0 && !done_) changed_.Wait(&mu_);
+  }
+  void done() {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+    changed_.SignalAll();
+  }
+
+ private:
+  enum class Point { kNone, kNow, kWakeup };
+
+  void arm(Point point, int skip) {
+    absl::MutexLock lock(&mu_);
+    armed_ = point;
+    thread_ = std::this_thread::get_id();
+    skip_ = skip;
+  }
+
+  void block() {
+    absl::MutexLock lock(&mu_);
+    armed_ = Point::kNone;
+    held_ = true;
+    changed_.SignalAll();
+    while (!open_) changed_.Wait(&mu_);
+  }
+
+  FakeGilClock& fake_;
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  Point armed_ ABSL_GUARDED_BY(mu_) = Point::kNone;
+  std::thread::id thread_ ABSL_GUARDED_BY(mu_);
+  int skip_ ABSL_GUARDED_BY(mu_) = 0;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  int untimed_waits_ ABSL_GUARDED_BY(mu_) = 0;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 TEST(GilTest, DefaultsAreCPythons) {
   Gil gil;
   EXPECT_EQ(gil.policy(), GilPolicy::kNewGil);
@@ -54,6 +165,43 @@ TEST(GilTest, SwitchIntervalIsSettableAndReadable) {
   EXPECT_EQ(gil.switch_interval(), absl::Microseconds(100));
   gil.set_switch_interval(absl::Milliseconds(1));
   EXPECT_EQ(gil.switch_interval(), absl::Milliseconds(1));
+}
+
+// sys.setswitchinterval() keeps whole microseconds (it truncates) and the
+// timed wait lasts at least 1 us. Reading the interval back gives what is in
+// effect: a value the setter accepts (CPython reads back 0.0 for intervals
+// under 1 us, which its own setter rejects).
+TEST(GilTest, SwitchIntervalIsWholeMicrosecondsAndAtLeastOne) {
+  Gil gil;
+  gil.set_switch_interval(absl::Nanoseconds(0.5));
+  EXPECT_EQ(gil.switch_interval(), absl::Microseconds(1));
+  gil.set_switch_interval(gil.switch_interval());  // accepted as read back
+  gil.set_switch_interval(absl::Nanoseconds(1999));
+  EXPECT_EQ(gil.switch_interval(), absl::Microseconds(1));
+  gil.set_switch_interval(absl::Microseconds(2) + absl::Nanoseconds(1));
+  EXPECT_EQ(gil.switch_interval(), absl::Microseconds(2));
+  EXPECT_EQ(Gil({.switch_interval = absl::Nanoseconds(1)}).switch_interval(),
+            absl::Microseconds(1));
+  // The largest finite duration does not overflow.
+  gil.set_switch_interval(absl::Seconds(INT64_MAX));
+  EXPECT_GT(gil.switch_interval(), absl::Hours(24 * 365 * 100));
+  EXPECT_LT(gil.switch_interval(), absl::InfiniteDuration());
+
+  // A waiter asks for the GIL after the interval in effect (1 us), not at
+  // once.
+  FakeGilClock clock;
+  Gil timed({.switch_interval = absl::Nanoseconds(0.5), .clock = &clock});
+  timed.lock();
+  std::thread waiter([&] { std::scoped_lock hold(timed); });
+  clock.await_waiters(1, 0);
+  clock.advance(absl::Nanoseconds(999));
+  clock.await_waiters(1, 0);
+  EXPECT_FALSE(timed.drop_requested());
+  clock.advance(absl::Nanoseconds(1));
+  clock.await_drop_request(timed);
+  timed.check();
+  timed.unlock();
+  waiter.join();
 }
 
 TEST(GilTest, BadArgumentsThrowInvalidArgument) {
@@ -226,6 +374,87 @@ TEST(GilTest, NewGilDropRequestAfterTimedOutWaitAndForcedSwitch) {
   EXPECT_EQ(st.contended_acquisitions, 2u);
 }
 
+// The switch is booked in the same atomic step that takes the GIL (CPython
+// books it under the GIL's mutex, before any waiter can look). Here B takes
+// the GIL and is held before it returns from lock(); C starts waiting then,
+// so C's interval starts under B. Once it passes, C must ask B to drop the
+// GIL. (When the switch was booked after the GIL's mutex was released, C
+// read the switch number from before B's switch, saw it change during its
+// wait, and waited a second interval.)
+TEST(GilTest, NewGilSwitchIsBookedWhenTheGilIsTaken) {
+  FakeGilClock fake;
+  GatedClock clock(fake);
+  Gil gil({.clock = &clock});
+  gil.lock();  // A
+  absl::Notification b_has_it, b_go;
+  std::thread b([&] {
+    clock.hold_my_now(/*skip=*/1);
+    gil.lock();
+    b_has_it.Notify();
+    b_go.WaitForNotification();
+    gil.unlock();
+  });
+  fake.await_waiters(1, 0);
+  gil.unlock();  // B takes the GIL and is held before lock() returns
+  clock.await_held();
+  std::thread c([&] { std::scoped_lock hold(gil); });
+  fake.await_waiters(1, 0);  // C waits, B holds the GIL
+  clock.open();
+  b_has_it.WaitForNotification();
+  const int64_t started = fake.timed_waits_started();
+  fake.advance(gil.switch_interval());          // C's interval passes under B
+  fake.await_timed_waits_started(started + 1);  // C has acted, waits again
+  EXPECT_TRUE(gil.drop_requested());
+  EXPECT_EQ(gil.stats().drop_requests, 1u);
+  b_go.Notify();
+  b.join();
+  c.join();
+  EXPECT_EQ(gil.stats().switches, 3u);  // A, B, C
+}
+
+// FORCE_SWITCHING applies to every release while a drop is requested, not
+// only to drops at a check point (CPython's drop_gil() waits for the switch
+// whenever gil_drop_request is set): a thread that releases the GIL and takes
+// it straight back, as a loop of short blocking calls does, must let the
+// waiter that asked for it in first. Here the waiter is slow to wake up
+// (held after it was signalled), so without the forced switch the releasing
+// thread always wins the GIL back and the waiter's request is lost.
+TEST(GilTest, NewGilVoluntaryReleaseWithDropRequestWaitsForTheSwitch) {
+  FakeGilClock fake;
+  GatedClock clock(fake);
+  Gil gil({.clock = &clock});
+  Order order;
+  gil.lock();
+  order.add("holder");
+  std::thread waiter([&] {
+    clock.hold_my_wakeup();
+    std::scoped_lock hold(gil);
+    order.add("waiter");
+  });
+  fake.await_waiters(1, 0);
+  fake.advance(gil.switch_interval());
+  fake.await_drop_request(gil);
+  std::thread watcher([&] {
+    // Let the waiter run once the holder waits for the switch (or, without
+    // forced switching, once it has taken the GIL back).
+    clock.await_untimed_wait_or_done();
+    clock.open();
+  });
+  gil.unlock();  // voluntary, with a drop requested: waits for the switch
+  gil.lock();
+  order.add("holder");
+  clock.done();
+  gil.unlock();
+  watcher.join();
+  waiter.join();
+  EXPECT_EQ(order.names(),
+            (std::vector<std::string>{"holder", "waiter", "holder"}));
+  const GilStats st = gil.stats();
+  EXPECT_EQ(st.forced_switch_waits, 1u);
+  EXPECT_EQ(st.forced_drops, 0u);  // no check point dropped it
+  EXPECT_EQ(st.releaser_reacquired, 0u);
+}
+
 // The waiter's timed wait uses the interval in force when it starts waiting;
 // a shorter interval set later applies to its next wait.
 TEST(GilTest, NewGilUsesTheSwitchInterval) {
@@ -319,6 +548,37 @@ TEST(GilTest, FairHandsOffInArrivalOrder) {
   EXPECT_EQ(st.releaser_reacquired, 0u);
   EXPECT_EQ(st.try_lock_failures, 1u);
   EXPECT_FALSE(gil.locked());
+}
+
+// kFair: a hand-off wakes only the waiter it hands the GIL to. The others
+// stay in their timed waits, so with nobody timing out each queued waiter
+// waits exactly once. (When all waiters shared one condition variable, every
+// hand-off woke every queued waiter, and each went back to sleep: up to
+// 5 + 4 + ... wasted wake-ups here. Each holder keeps the GIL for 2 ms so
+// that waiters woken in vain have the time to wake up and be counted: the
+// assertion itself does not depend on timing.)
+TEST(GilTest, FairHandOffWakesOnlyTheNextWaiter) {
+  FakeGilClock clock;
+  Gil gil({.policy = GilPolicy::kFair, .clock = &clock});
+  Order order;
+  constexpr int kWaiters = 6;
+  std::vector<std::thread> threads;
+  gil.lock();
+  for (int i = 0; i < kWaiters; ++i) {
+    threads.emplace_back([&gil, &order, i] {
+      std::scoped_lock hold(gil);
+      order.add("w" + std::to_string(i));
+      absl::SleepFor(absl::Milliseconds(2));
+    });
+    clock.await_waiters(i + 1, 0);  // queued in this order
+  }
+  gil.unlock();  // w0, w1, ... in turn
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(order.names(),
+            (std::vector<std::string>{"w0", "w1", "w2", "w3", "w4", "w5"}));
+  EXPECT_EQ(clock.timed_waits_started(), kWaiters);
+  EXPECT_EQ(clock.timed_waits_returned(), kWaiters);
+  EXPECT_EQ(gil.stats().switches, 1u + kWaiters);
 }
 
 // kFair: a waiter still asks a CPU-bound holder to drop after an interval,
@@ -484,6 +744,48 @@ TEST(GilTest, CurrentGilHelpersWithAndWithoutAGil) {
   gil.unlock();
   // lock, 2 x without_gil, gil_sleep: 4 acquisitions.
   EXPECT_EQ(gil.stats().acquisitions, 4u);
+}
+
+// A thread may hold several GILs (as a thread that moves between
+// subinterpreters with their own GILs): current_gil() is the most recently
+// taken one that it still holds, whatever order it releases them in, so the
+// helpers that find the GIL through it keep working after an inner GIL is
+// released.
+TEST(GilTest, CurrentGilIsRestoredForNestedGils) {
+  Gil a, b, c;
+  a.lock();
+  b.lock();
+  EXPECT_EQ(current_gil(), &b);
+  b.unlock();
+  EXPECT_EQ(current_gil(), &a);
+  EXPECT_EQ(without_gil([&] { return a.locked(); }), false);
+  EXPECT_TRUE(a.held_by_current_thread());
+
+  b.lock();
+  c.lock();
+  EXPECT_EQ(current_gil(), &c);
+  {
+    ReleaseGil allow_threads;  // the current one: c
+    EXPECT_EQ(allow_threads.gil(), &c);
+    EXPECT_FALSE(c.locked());
+    EXPECT_EQ(current_gil(), &b);
+  }
+  EXPECT_EQ(current_gil(), &c);
+  b.unlock();  // not the most recent: c stays current, a is below it
+  EXPECT_EQ(current_gil(), &c);
+  c.unlock();
+  EXPECT_EQ(current_gil(), &a);
+
+  // Another thread's GILs are its own.
+  std::thread other([&] {
+    EXPECT_EQ(current_gil(), nullptr);
+    std::scoped_lock hold(b);
+    EXPECT_EQ(current_gil(), &b);
+  });
+  other.join();
+  EXPECT_EQ(current_gil(), &a);
+  a.unlock();
+  EXPECT_EQ(current_gil(), nullptr);
 }
 
 TEST(GilTest, StatisticsAreConsistent) {

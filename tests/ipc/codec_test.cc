@@ -165,6 +165,7 @@ TEST(CodecTest, Vectors) {
 
 TEST(CodecTest, ArraysPairsTuplesOptionals) {
   expect_round_trip(std::array<int, 4>{1, 2, 3, 4});
+  expect_round_trip(std::array<int, 0>{});
   expect_round_trip(std::array<std::string, 2>{"x", "yy"});
   expect_round_trip(std::array<bool, 3>{true, false, true});
   expect_round_trip(std::pair<int, std::string>(1, "one"));
