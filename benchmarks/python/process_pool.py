@@ -141,7 +141,7 @@ def echo_64mib(rounds):
     payload = bytes(64 << 20)
     samples = []
     with concurrent.futures.ProcessPoolExecutor(WORKERS) as pool:
-        pool.submit(_noop, 0).result()
+        pool.submit(_echo, payload).result()  # as ours: one echo first
         for _ in range(rounds):
             start = time.perf_counter()
             back = pool.submit(_echo, payload).result()

@@ -673,6 +673,12 @@ std::optional<std::string> PoolCore::broken_reason() const {
 
 std::vector<PoolCore::LiveSlot> PoolCore::live_slots() {
   std::vector<LiveSlot> live;
+  live_slots(live);
+  return live;
+}
+
+void PoolCore::live_slots(std::vector<LiveSlot>& live) {
+  live.clear();
   absl::MutexLock lock(&mu_);
   for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
     const Slot& slot = slots_[i];
@@ -680,7 +686,6 @@ std::vector<PoolCore::LiveSlot> PoolCore::live_slots() {
       live.push_back({i, slot.pidfd.get(), slot.generation});
     }
   }
-  return live;
 }
 
 PoolCore::ManagerSlot& PoolCore::manager_slot(const LiveSlot& live) {
@@ -855,8 +860,8 @@ void PoolCore::handle_exit(const LiveSlot& live) {
 }
 
 void PoolCore::poll_events(const std::vector<LiveSlot>& live, int timeout_ms) {
-  std::vector<pollfd> fds;
-  fds.reserve(live.size() + 1);
+  std::vector<pollfd>& fds = poll_fds_;  // the manager's: no allocation
+  fds.clear();
   fds.push_back({event_fd_.get(), POLLIN, 0});
   for (const LiveSlot& l : live) fds.push_back({l.pidfd, POLLIN, 0});
   int ready;
@@ -885,7 +890,7 @@ void PoolCore::park(const std::vector<LiveSlot>& live, bool busy) {
   if (busy && MayRunOnSeveralCpus()) {
     const auto until = std::chrono::steady_clock::now() + kManagerSpin;
     for (int i = 0;; ++i) {
-      if (i < 64) {
+      if (i < 256) {
         CpuRelax();
       } else {
         sched_yield();
@@ -945,10 +950,13 @@ void PoolCore::manager_main() {
   manager_id_.store(std::this_thread::get_id());
   pthread_setname_np(pthread_self(), "ccpool-manager");
   auto last_events = std::chrono::steady_clock::now();
+  bool progressed = false;
+  std::vector<LiveSlot> live;
   for (;;) {
-    const std::vector<LiveSlot> live = live_slots();
+    live_slots(live);
     int progress = 0;
     for (const LiveSlot& l : live) progress += drain(l);
+    progressed |= progress > 0;
     bool finished;
     bool busy = false;
     Completions done;
@@ -961,7 +969,11 @@ void PoolCore::manager_main() {
     done.run();
     if (finished) break;
     if (progress == 0) {
-      park(live, busy);
+      // Spin before parking while tasks are in flight, and right after a
+      // burst of responses (the next request of a caller that waits for
+      // each result comes back within microseconds).
+      park(live, busy || progressed);
+      progressed = false;
       last_events = std::chrono::steady_clock::now();
     } else if (std::chrono::steady_clock::now() - last_events >
                kBusyEventCheck) {

@@ -10,6 +10,7 @@
 #ifndef CONCURRENT_IPC_INTERNAL_POOL_CORE_H_
 #define CONCURRENT_IPC_INTERNAL_POOL_CORE_H_
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -171,6 +172,7 @@ class PoolCore {
   // The manager thread.
   void manager_main();
   std::vector<LiveSlot> live_slots();
+  void live_slots(std::vector<LiveSlot>& live);
   ManagerSlot& manager_slot(const LiveSlot& live);
   // Completes the responses waiting in worker `live`'s ring. Returns how
   // many (after a corrupt ring: the worker is killed, its exit handled
@@ -209,6 +211,7 @@ class PoolCore {
   bool manager_started_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<WorkerBlock*> blocks_;        // fixed at construction
   std::vector<ManagerSlot> manager_slots_;  // the manager thread's
+  std::vector<pollfd> poll_fds_;            // the manager thread's
   std::unique_ptr<std::thread> manager_;
   std::atomic<std::thread::id> manager_id_{};
   absl::Notification manager_done_;

@@ -55,7 +55,7 @@ std::atomic<WorkerInvoker> g_invoker{nullptr};
 WorkerBlock* g_block = nullptr;
 
 constexpr auto kSpinTime = std::chrono::microseconds(50);
-constexpr int kPausePolls = 64;
+constexpr int kPausePolls = 256;  // then sched_yield() (as the thread pool)
 constexpr absl::Duration kParkTimeout = absl::Seconds(1);
 constexpr int kKeepFreedBytes = 256 << 20;
 
