@@ -155,6 +155,24 @@ int Crash(int how) {
 }
 CONCURRENT_REGISTER_TASK(Crash);
 
+// A type whose hook throws when it is encoded (a result that cannot be
+// serialized), or decoded, as its field asks.
+struct Fussy {
+  int refuse = 0;  // 1: refuse to be encoded; 2: refuse to be decoded
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(refuse);
+    if (refuse == (Archive::is_loading ? 2 : 1)) {
+      throw std::domain_error(Archive::is_loading ? "no decoding"
+                                                  : "no encoding");
+    }
+  }
+};
+Fussy MakeFussy(int refuse) { return Fussy{refuse}; }
+CONCURRENT_REGISTER_TASK(MakeFussy);
+int TakeFussy(Fussy f) { return f.refuse; }
+CONCURRENT_REGISTER_TASK(TakeFussy);
+
 int NotRegistered(int x) { return x; }
 
 }  // namespace ppe_test
@@ -284,6 +302,26 @@ TEST(ProcessPoolExecutorTest, ClosuresThroughTheExecutorBaseAreRejected) {
   ProcessPoolExecutor pool(1);
   Executor& base = pool;
   EXPECT_THROW(base.submit([] { return 1; }), std::invalid_argument);
+}
+
+TEST(ProcessPoolExecutorTest, ResultThatCannotBeEncodedFailsThatFuture) {
+  ProcessPoolExecutor pool(1);
+  EXPECT_THROW(pool.submit(MakeFussy, 1).result(kBound), std::domain_error);
+  // The parent's decode throws: that future fails too.
+  EXPECT_THROW(pool.submit(MakeFussy, 2).result(kBound), std::domain_error);
+  EXPECT_EQ(pool.submit(MakeFussy, 0).result(kBound).refuse, 0);
+}
+
+TEST(ProcessPoolExecutorTest, ArgumentThatCannotBeEncodedIsNotSubmitted) {
+  ProcessPoolExecutor pool(1);
+  // Idle worker (encoded straight into its ring) and busy pool (encoded
+  // into the task): submit() throws, and nothing is left half-sent.
+  EXPECT_THROW(pool.submit(TakeFussy, Fussy{1}), std::domain_error);
+  EXPECT_EQ(pool.submit(TakeFussy, Fussy{0}).result(kBound), 0);
+  Future<int> busy = pool.submit(SleepMs, 200);
+  EXPECT_THROW(pool.submit(TakeFussy, Fussy{1}), std::domain_error);
+  EXPECT_EQ(busy.result(kBound), 200);
+  EXPECT_EQ(pool.submit(TakeFussy, Fussy{0}).result(kBound), 0);
 }
 
 TEST(ProcessPoolExecutorTest, LargePayloadsBothWays) {
