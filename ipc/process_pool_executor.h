@@ -64,18 +64,22 @@
 // Thread-safety: thread-safe. Every method may be called from any thread,
 // concurrently, including from done callbacks (which run on the pool's
 // manager thread; there, shutdown(wait = true) does not wait, and destroying
-// the pool aborts). A pool must not be used from a forked child of its
-// process (its methods do nothing there).
+// the pool aborts). A pool belongs to the process that created it: in a
+// forked child, submit() throws BrokenProcessPool and shutdown() and the
+// destructor leave the parent's workers alone.
 //
 // Errors: the constructor throws std::invalid_argument for a bad option and
 // std::system_error if the shared memory cannot be created. submit() and
 // map() throw ExecutorShutdownError after shutdown(), BrokenProcessPool once
 // the pool is broken, UnregisteredTaskError for an unregistered function, and
-// CodecError if an argument cannot be encoded.
+// what encoding an argument throws (CodecError, or a serialize hook's own
+// exception); the task is then not scheduled.
 //
-// Memory ordering: everything the submitting thread did before submit()
-// happens before the future's result is available... in this process; the
-// worker sees only the arguments (it is another process).
+// Memory ordering: a worker sees the arguments, nothing else of this
+// process (it is another process, a copy of this program taken when the fork
+// server started). In this process, futures give their usual guarantees
+// (futures/future.h): the task's completion happens before result() returns
+// its value and before its done callbacks run.
 
 #ifndef CONCURRENT_IPC_PROCESS_POOL_EXECUTOR_H_
 #define CONCURRENT_IPC_PROCESS_POOL_EXECUTOR_H_

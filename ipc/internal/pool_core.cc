@@ -19,9 +19,20 @@
 // waiting for this process. Capped by max_tasks_per_child. A task is claimed
 // (try_set_running, Python's set_running_or_notify_cancel) when it is
 // written to a ring: until then cancel() works; afterwards the future is
-// running. Frames are published with a release store of the ring's tail;
-// the worker is woken only if it set `sleeping` (Dekker: publish, seq_cst
-// fence, read the flag; the worker sets the flag, fences, re-reads the ring).
+// running. Frames are published with a seq_cst store of the ring's tail;
+// the worker is woken only if it set `sleeping` (a Dekker pair of seq_cst
+// operations, not fences, which ThreadSanitizer does not model: publish,
+// read the flag; the worker sets the flag, re-reads the ring).
+//
+// submit() of a call when nothing is pending and a worker is idle encodes
+// the arguments straight into that worker's ring (FrameBuffer: the slot,
+// then the spill area) under mu_: a large argument is written to shared
+// memory once, by its encoder. The idle worker's ring and spill area are
+// empty, so the encoder never waits for room (a wait under mu_ could wait
+// for a worker that waits for the manager, which waits for mu_). Otherwise
+// (and always with replace_dead_workers, whose tasks keep their arguments
+// to be sent again) the arguments are encoded into the task and copied into
+// a ring when dispatched.
 //
 // The manager thread completes futures from responses (in ring order, so a
 // response matches the oldest request in flight to that worker; its seq is
@@ -29,8 +40,11 @@
 // the manager's poll() set beside the pool's eventfd (the response doorbell a
 // worker writes when it publishes and sees `manager_sleeping`), so a death
 // wakes the manager at once, without the worker's help. While it is busy the
-// manager also polls the pidfds every millisecond. Its poll() is bounded
-// (1 s); nothing here waits without a bound on another process.
+// manager also polls the pidfds every millisecond. Before it parks it polls
+// the response rings for up to 50 us (only while tasks are in flight or
+// right after a burst of responses, and only if it may use several CPUs).
+// Its poll() is bounded (1 s); nothing here waits without a bound on another
+// process.
 //
 // A worker's exit: the manager first completes what the worker published,
 // then reads its wait status from the fork server (which reaped it: no
@@ -474,6 +488,15 @@ void PoolCore::start_manager_locked() {
   manager_started_ = true;
 }
 
+void PoolCore::check_owner() const {
+  // Before mu_: a fork may have copied it locked by a thread it lacks.
+  if (getpid() != owner_pid_) {
+    throw BrokenProcessPool(
+        absl::StrCat("ProcessPoolExecutor: this pool belongs to process ",
+                     owner_pid_, "; a forked child cannot use it"));
+  }
+}
+
 void PoolCore::check_open_locked() const {
   if (broken_.has_value()) throw BrokenProcessPool(*broken_);
   if (shutdown_) {
@@ -484,6 +507,7 @@ void PoolCore::check_open_locked() const {
 
 void PoolCore::submit(RemoteTaskNode* task, std::string_view name,
                       absl::FunctionRef<void(Buffer&)> encode_args) {
+  check_owner();
   Completions done;
   {
     absl::MutexLock lock(&mu_);
@@ -526,6 +550,7 @@ void PoolCore::submit(RemoteTaskNode* task, std::string_view name,
 }
 
 void PoolCore::submit(RemoteTaskNode* task) {
+  check_owner();
   Completions done;
   {
     absl::MutexLock lock(&mu_);

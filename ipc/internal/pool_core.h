@@ -144,6 +144,7 @@ class PoolCore {
                           absl::FunctionRef<void(Buffer&)> encode_args,
                           Completions& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The checks of submit(): throws if the pool takes no more tasks.
+  void check_owner() const;
   void check_open_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After a task was sent to `slot`: bookkeeping.
   void sent_locked(Slot& slot, RemoteTaskNode* task)
