@@ -9,6 +9,10 @@
 //     std::async (2,000 tasks: one thread per task).
 //   * Latency: submit one task to an idle pool and block on its result.
 //     Peer: asio thread_pool + std::future. Run it also under `taskset -c 0`.
+//     Wall time and the whole process's CPU time (an idle worker of ours
+//     spins for up to 50 us before it parks; asio's park at once).
+//   * LatencyParked: the same, but the worker has been idle for 1 ms first,
+//     so ours is parked too (a futex wake-up instead of a spinning poll).
 //   * Scaling: CPU-bound tasks, 2 workers against 1.
 //
 //   ./bazelw run -c opt //benchmarks:executors --
@@ -18,6 +22,7 @@
 // benchmarks/python/thread_pool.py runs the same workloads on CPython's
 // ThreadPoolExecutor.
 
+#include <chrono>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -209,6 +214,43 @@ void BM_Latency_AsioFuture(benchmark::State& state) {
 }
 BENCHMARK(BM_Latency_AsioFuture)
     ->Name("Latency/asio_future")
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+// A pause long enough (outside the timing) that the pool's idle worker has
+// stopped spinning and parked.
+constexpr auto kParkPause = std::chrono::milliseconds(1);
+
+void BM_LatencyParked_ThreadPoolExecutor(benchmark::State& state) {
+  concurrent::ThreadPoolExecutor pool(kWorkers);
+  pool.submit([] { return 0; }).result();  // start a worker
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::this_thread::sleep_for(kParkPause);
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(pool.submit([] { return 1; }).result());
+  }
+}
+BENCHMARK(BM_LatencyParked_ThreadPoolExecutor)
+    ->Name("LatencyParked/concurrent")
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+void BM_LatencyParked_AsioFuture(benchmark::State& state) {
+  boost::asio::thread_pool pool(kWorkers);
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::this_thread::sleep_for(kParkPause);
+    state.ResumeTiming();
+    std::packaged_task<int()> task([] { return 1; });
+    std::future<int> f = task.get_future();
+    boost::asio::post(pool, std::move(task));
+    benchmark::DoNotOptimize(f.get());
+  }
+  pool.join();
+}
+BENCHMARK(BM_LatencyParked_AsioFuture)
+    ->Name("LatencyParked/asio_future")
     ->UseRealTime()
     ->MeasureProcessCPUTime();
 

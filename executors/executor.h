@@ -36,9 +36,21 @@
 // longer run tasks. What a task throws is stored in its future and rethrown
 // by `result()`; it never escapes into the executor.
 //
+// Memory ordering: everything the thread that calls `submit()` (or `map()`)
+// did before the call happens before the task runs. Everything the task did
+// happens before its future is seen done (a `result()` that returns, its done
+// callbacks: futures/future.h). A `shutdown(wait = true)` that returns
+// happens after every accepted task finished or was cancelled.
+//
 // Lifetime: concrete executors call `shutdown(wait = true)` in their
-// destructor (Python's `with` block), so every accepted task has finished
-// (or was cancelled) when the executor is gone.
+// destructor (Python's `with` block). For the thread pool, every accepted
+// task has then finished (or was cancelled) when the executor is gone. The
+// test executors run tasks in their callers' threads, and their destructors
+// do not wait for those: InlineExecutor's tasks run inside other threads'
+// submit() calls, and a task that another thread took with
+// ManualExecutor::run_one() may still be running. A done callback run by
+// `shutdown(cancel_futures = true)` may destroy the executor: shutdown then
+// still returns normally.
 //
 // Implementing an executor: derive from Executor and override `execute()`
 // (run or queue one task) and `shutdown()`; the destructor must call
@@ -69,11 +81,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "executors/internal/task.h"
 #include "executors/task_node.h"
 #include "futures/future.h"
+#include "futures/internal/futex.h"
 
 namespace concurrent {
 
@@ -116,10 +128,13 @@ struct MapChunk {
 // exception of a failed item when it reaches that item (after yielding the
 // items before it), TimeoutError when the map's timeout passed first, and
 // CancelledError if a task was cancelled (say, by shutdown(cancel_futures)).
-// After it threw, the range is at its end. Destroying the range cancels the
-// tasks not yet started. The executor must outlive the range (with a
-// buffersize, iterating submits more tasks). Move-only; iterate once, from
-// one thread; moving a range invalidates its iterators.
+// After it threw, the range is at its end. Destroying (or assigning over) a
+// range whose iteration has begun cancels its tasks not yet started; a range
+// that was never iterated lets them all run, as CPython's does (its iterator
+// cancels the rest only once iteration has begun and is then abandoned). The
+// executor must outlive the range (with a buffersize, iterating submits more
+// tasks). Move-only; iterate once, from one thread; moving a range invalidates
+// its iterators.
 template <typename Fn, typename V>
 class MapResults {
  public:
@@ -158,21 +173,19 @@ class MapResults {
   };
 
   MapResults(MapResults&&) noexcept = default;
-  // The range assigned over is destroyed: its tasks not yet started are
-  // cancelled.
+  // The range assigned over is destroyed (see the top of this class).
   MapResults& operator=(MapResults&& other) noexcept {
     if (this != &other) {
-      if (impl_ != nullptr) impl_->cancel_in_flight();
+      abandon();
       impl_ = std::move(other.impl_);
     }
     return *this;
   }
-  ~MapResults() {
-    if (impl_ != nullptr) impl_->cancel_in_flight();
-  }
+  ~MapResults() { abandon(); }
 
   // Blocks for the first result (and throws as operator++ does). Call once.
   iterator begin() {
+    impl_->started = true;
     advance();
     return iterator(this);
   }
@@ -188,9 +201,7 @@ class MapResults {
           fn(std::make_shared<Fn>(std::move(f))),
           inputs(std::move(v)),
           next_input(std::ranges::begin(inputs)),
-          deadline(o.timeout == absl::InfiniteDuration()
-                       ? absl::InfiniteFuture()
-                       : absl::Now() + o.timeout),
+          deadline(internal::Deadline::After(o.timeout)),
           chunksize(o.chunksize),
           buffersize(o.buffersize) {}
 
@@ -211,7 +222,7 @@ class MapResults {
     std::shared_ptr<Fn> fn;  // shared by the chunk tasks
     V inputs;
     std::ranges::iterator_t<V> next_input;
-    absl::Time deadline;
+    internal::Deadline deadline;  // monotonic, from the map() call
     std::size_t chunksize;
     std::size_t buffersize;
     std::deque<Future<internal::MapChunk<U>>> in_flight;
@@ -219,12 +230,17 @@ class MapResults {
     std::size_t position = 0;     // of the next value in `chunk`
     std::optional<U> current;
     bool at_end = false;
+    bool started = false;  // begin() was called
   };
 
   explicit MapResults(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
   bool at_end() const { return impl_->at_end; }
   void advance();
+  // Iteration began and is abandoned: cancel what has not started.
+  void abandon() noexcept {
+    if (impl_ != nullptr && impl_->started) impl_->cancel_in_flight();
+  }
 
   std::unique_ptr<Impl> impl_;
 };
@@ -309,6 +325,21 @@ class Executor {
     return results;
   }
 
+  // then(executor, fn) (futures/future.h) finds this by argument-dependent
+  // lookup: the continuation becomes one task of this executor.
+  template <typename U, typename T, typename F>
+  friend Future<U> ScheduleContinuation(Executor& executor,
+                                        std::type_identity<U>,
+                                        internal::SharedState<T>& source,
+                                        F&& fn) {
+    auto* task = new internal::ContinuationTask<U, T, std::decay_t<F>>(
+        executor, std::forward<F>(fn));
+    Future<U> result = internal::FutureAccess::adopt<U>(task);
+    task->ref();                // the source's listener list
+    source.add_listener(task);  // executes it at once if `source` is done
+    return result;
+  }
+
   // Python's Executor.shutdown(). Afterwards, submit() throws
   // ExecutorShutdownError. Tasks already accepted still run, unless
   // `cancel_futures` is true: then every task not yet started is cancelled
@@ -329,7 +360,15 @@ class Executor {
   // Throws ExecutorShutdownError or BrokenExecutor (or a child) to refuse
   // the task; it must then not have touched it (the caller drops it).
   virtual void execute(TaskNode* task) = 0;
+
+ private:
+  friend struct internal::ExecutorAccess;
 };
+
+inline void internal::ExecutorAccess::execute(Executor& executor,
+                                              TaskNode* task) {
+  executor.execute(task);
+}
 
 template <typename Fn, typename V>
 bool MapResults<Fn, V>::Impl::submit_chunk() {
@@ -377,9 +416,7 @@ void MapResults<Fn, V>::advance() {
     try {
       // Keep `buffersize` chunks in flight: submit one more before waiting.
       if (m.buffersize != MapOptions::kUnbounded) m.submit_chunk();
-      const absl::Duration timeout = m.deadline == absl::InfiniteFuture()
-                                         ? absl::InfiniteDuration()
-                                         : m.deadline - absl::Now();
+      const absl::Duration timeout = m.deadline.remaining();
       m.chunk = std::move(next).result(timeout);
     } catch (...) {
       m.at_end = true;

@@ -17,7 +17,7 @@ void InlineExecutor::execute(TaskNode* task) {
     throw ExecutorShutdownError(
         "cannot schedule new futures after shutdown of an InlineExecutor");
   }
-  task->owner = this;
+  task->owner.store(this, std::memory_order_relaxed);
   task->run();
 }
 

@@ -34,26 +34,31 @@
 // queued and still run when the crank is turned. shutdown(wait = true) also
 // turns the crank itself, in the calling thread, until the queue is empty
 // (it is the thread that waits). cancel_futures cancels every queued task
-// first. The destructor is shutdown(wait = true). Unlike a thread pool's,
-// shutdown(wait = true) does not wait for a task that another thread took
-// with run_one() and is still running: the crank-turner owns that task.
+// first; a concurrent shutdown(wait = true) returns only after that
+// cancellation is over. The destructor is shutdown(wait = true). Unlike a
+// thread pool's, shutdown(wait = true) does not wait for a task that another
+// thread took with run_one() and is still running: the crank-turner owns that
+// task. A task or a done callback run by the crank may destroy the executor.
 
 #ifndef CONCURRENT_EXECUTORS_MANUAL_EXECUTOR_H_
 #define CONCURRENT_EXECUTORS_MANUAL_EXECUTOR_H_
 
 #include <cstddef>
+#include <memory>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "executors/executor.h"
 #include "executors/task_node.h"
-#include "futures/internal/shared_state.h"
+#include "futures/internal/blocking_observer.h"
 
 namespace concurrent {
 
+namespace internal {
+class ManualQueue;
+}  // namespace internal
+
 class ManualExecutor final : public Executor {
  public:
-  ManualExecutor() = default;
+  ManualExecutor();
   // shutdown(wait = true): runs what is still queued.
   ~ManualExecutor() override;
 
@@ -73,28 +78,30 @@ class ManualExecutor final : public Executor {
   void shutdown(bool wait = true, bool cancel_futures = false) override;
 
   // While alive, makes the constructing thread run this executor's queued
-  // tasks (oldest first) whenever it is about to block on a future that is
-  // not done, until that future is done or the queue is empty (then it
-  // blocks as usual). Scoped to one thread; not movable.
+  // tasks (oldest first) whenever it is about to block on futures (any
+  // wait: result() with or without a timeout, wait(), as_completed()), until
+  // the wait could return or the queue is empty (then it blocks as usual).
+  // Scoped to one thread; not movable.
   class DriveOnWait final : private internal::BlockingObserver {
    public:
     explicit DriveOnWait(ManualExecutor& executor)
-        : executor_(executor), scope_(this) {}
+        : queue_(executor.queue_), scope_(this) {}
     DriveOnWait(const DriveOnWait&) = delete;
     DriveOnWait& operator=(const DriveOnWait&) = delete;
 
    private:
-    void before_blocking(internal::StateBase& awaited) override;
-    ManualExecutor& executor_;
+    void before_blocking(const internal::BlockingWait& wait) override;
+    void after_blocking(const internal::BlockingWait&) noexcept override {}
+    const std::shared_ptr<internal::ManualQueue> queue_;
     internal::ScopedBlockingObserver scope_;
   };
 
  private:
   void execute(TaskNode* task) override;
 
-  mutable absl::Mutex mu_;
-  TaskQueue queue_ ABSL_GUARDED_BY(mu_);
-  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  // Shared with the calls in progress: a task or a done callback run by
+  // run_one(), run_all() or shutdown() may destroy this executor.
+  const std::shared_ptr<internal::ManualQueue> queue_;
 };
 
 }  // namespace concurrent

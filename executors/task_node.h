@@ -61,6 +61,7 @@
 #ifndef CONCURRENT_EXECUTORS_TASK_NODE_H_
 #define CONCURRENT_EXECUTORS_TASK_NODE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <utility>
@@ -113,10 +114,15 @@ class TaskNode {
   }
 
   // Free for the executor that holds the node: an intrusive queue link (used
-  // by TaskQueue) and the identity of the executor (set it in execute(), so
-  // that a waiter can tell its own executor's tasks).
+  // by TaskQueue), and the identity of the executor. Set `owner` in
+  // execute() once the task is accepted, so that a thread waiting on the
+  // task's future can tell its own executor's tasks; it is atomic because
+  // such a thread may read it while execute() runs (a then(executor, fn)
+  // continuation is executed when its source completes, after its future
+  // was handed out). `task->owner = this` works; the executors here store
+  // with memory_order_relaxed.
   TaskNode* next = nullptr;
-  const void* owner = nullptr;
+  std::atomic<const void*> owner{nullptr};
 
  protected:
   TaskNode() = default;

@@ -41,12 +41,16 @@
 // kMaxBackoff) and halves with each spin that kept its CPU.
 //
 // Waiting inside the pool: every worker installs itself as its thread's
-// BlockingObserver (futures/internal/shared_state.h). When a task blocks on
-// a future that is not done, the observer looks at the awaited state: if it
-// is a task of this pool that nobody started (try_set_running() succeeds),
-// the worker runs it inline; the queued node later finds it claimed and only
-// drops its reference. If it is the task the worker is running itself, the
-// wait could never end: it throws InvalidStateError.
+// BlockingObserver (futures/internal/blocking_observer.h). When a task blocks
+// without a timeout on one future that is not done, the observer looks at
+// the awaited state: if it is a task of this pool (TaskNode::owner) that
+// nobody started (try_claim() succeeds), the worker runs it inline; the
+// queued node later finds it claimed and only drops its reference. Timed
+// waits and waits on several futures only wait (the contract in the header).
+// Inline runs nest on the worker's stack up to kMaxInlineDepth; deeper, the
+// worker starts a stand-in thread (same name, same pool, a fresh stack) that
+// claims and runs the task while the worker waits for it to finish. A task
+// waiting for itself is caught by the futures (RunningScope: DeadlockError).
 //
 // Breaking: a worker whose initializer throws marks the pool broken, takes
 // the whole queue and fails every queued task with BrokenThreadPool, wakes
@@ -55,18 +59,20 @@
 //
 // Shutdown sets the flag and wakes every parked worker; workers keep popping
 // until the queue is empty (Python's semantics: queued tasks still run)
-// and then exit. With cancel_futures the queue is taken and cancelled first.
+// and then exit. With cancel_futures the queue is taken and cancelled first,
+// outside the lock (done callbacks run); a concurrent shutdown(wait = true)
+// waits for that cancellation too (ShutdownCancellations), as CPython's
+// shutdown lock makes it. A done callback may destroy the executor: the
+// executor holds the pool through a shared_ptr, and shutdown() keeps its own
+// reference until it returns, so nothing it touches is freed under it.
 // Joining happens under a second mutex, `join_mu_`, so that concurrent
 // shutdown(wait = true) calls join each thread once and all return after the
 // threads are gone.
 
 #include "executors/thread_pool_executor.h"
 
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -85,10 +91,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "executors/internal/cancellations.h"
 #include "executors/internal/task.h"
 #include "executors/task_node.h"
 #include "futures/errors.h"
+#include "futures/internal/blocking_observer.h"
 #include "futures/internal/cpu.h"
+#include "futures/internal/futex.h"
 #include "futures/internal/shared_state.h"
 
 namespace concurrent {
@@ -104,6 +113,22 @@ constexpr auto kPreempted = std::chrono::microseconds(20);
 constexpr int kPausePolls = 256;
 // The most idle phases that skip spinning after spinners were preempted.
 constexpr int kMaxBackoff = 1024;
+// The deepest a thread nests tasks it runs inline while it waits, on its own
+// stack (each level costs a few kilobytes: 8 MB overflowed between 2,000 and
+// 4,000 levels). Deeper, the chain goes on on a fresh thread's stack.
+constexpr int kMaxInlineDepth = 64;
+
+// CPython 3.13's default: min(32, os.process_cpu_count() + 4), where
+// process_cpu_count() counts the CPUs this process may run on (its affinity
+// mask), not the machine's.
+int DefaultMaxWorkers() {
+  int cpus = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
+  return std::min(32, std::max(cpus, 1) + 4);
+}
 
 std::string DefaultPrefix() {
   static std::atomic<int> counter{0};
@@ -163,12 +188,12 @@ class Parker {
  public:
   void park() {
     while (permit_.exchange(0, std::memory_order_acquire) == 0) {
-      syscall(SYS_futex, &permit_, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+      FutexWait(permit_, 0);
     }
   }
   void unpark() {
     permit_.store(1, std::memory_order_release);
-    syscall(SYS_futex, &permit_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    FutexWake(permit_, 1);
   }
 
  private:
@@ -185,16 +210,17 @@ class Worker final : public BlockingObserver {
   Worker(WorkerPool* pool, std::string name)
       : pool(pool), name(std::move(name)) {}
 
-  void before_blocking(StateBase& awaited) override;
+  void before_blocking(const BlockingWait& wait) override;
+  void after_blocking(const BlockingWait&) noexcept override {}
 
   WorkerPool* const pool;
   const std::string name;
   std::thread thread;  // joined under WorkerPool::join_mu_
   Parker parker;
   Worker* next_parked = nullptr;  // guarded by WorkerPool::mu_
-  // The tasks this thread is running: the one it popped, and those it runs
-  // inline while waiting (innermost last). Touched by this thread only.
-  std::vector<const StateBase*> running;
+  // How deep this thread nests tasks it runs inline while waiting. Touched
+  // by this thread only.
+  int inline_depth = 0;
 };
 
 namespace {
@@ -204,8 +230,7 @@ thread_local Worker* t_worker = nullptr;
 class WorkerPool {
  public:
   explicit WorkerPool(ThreadPoolExecutor::Options options)
-      : max_workers_(options.max_workers.value_or(std::min(
-            32, static_cast<int>(std::thread::hardware_concurrency()) + 4))),
+      : max_workers_(options.max_workers.value_or(DefaultMaxWorkers())),
         prefix_(options.thread_name_prefix.empty()
                     ? DefaultPrefix()
                     : std::move(options.thread_name_prefix)),
@@ -237,6 +262,13 @@ class WorkerPool {
   // Runs a task that a waiting worker claimed, inside around_task like any
   // other task (the hook then runs nested in the waiting task's own).
   void run_claimed_inline(TaskNode* task);
+  // For a worker whose inline runs are nested kMaxInlineDepth deep: claims
+  // `task` and runs it inline on a new thread that stands in for the worker
+  // (same name, same pool) while the worker waits for it, so the chain goes
+  // on without growing the worker's stack and without more tasks running at
+  // once than before. If no thread can be started, does nothing (the worker
+  // then waits for a worker to run the task).
+  void run_inline_on_fresh_stack(TaskNode* task, const std::string& name);
   void execute(TaskNode* task) ABSL_LOCKS_EXCLUDED(mu_);
   void shutdown(bool wait, bool cancel_futures) ABSL_LOCKS_EXCLUDED(mu_);
   bool is_own_worker() const {
@@ -262,7 +294,7 @@ class WorkerPool {
   const std::string& prefix() const { return prefix_; }
 
   // Runs `task` as a worker does: inside around_task if set.
-  void run_task(Worker* w, TaskNode* task);
+  void run_task(TaskNode* task);
 
  private:
   void worker_main(Worker* w);
@@ -324,26 +356,35 @@ class WorkerPool {
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   std::string broken_message_ ABSL_GUARDED_BY(mu_);
+  ShutdownCancellations cancellations_;
 
   PoolMutex join_mu_ ABSL_ACQUIRED_AFTER(mu_);
 };
 
-void Worker::before_blocking(StateBase& awaited) {
-  if (std::find(running.begin(), running.end(), &awaited) != running.end()) {
-    throw InvalidStateError(absl::StrCat(
-        awaited.describe(), " is the task that worker '", name,
-        "' is running: waiting for its own result would never end"));
+void Worker::before_blocking(const BlockingWait& wait) {
+  // Only an untimed wait on one future runs a task inline (see "Waiting
+  // inside the pool" in the header): a timeout must bound the wait, and a
+  // wait on several futures must not be held up by one of them.
+  StateBase* awaited = wait.awaited();
+  if (awaited == nullptr || wait.timed()) return;
+  auto* node = dynamic_cast<TaskNode*>(awaited);
+  if (node == nullptr || node->owner.load(std::memory_order_relaxed) != pool) {
+    return;
   }
-  auto* node = dynamic_cast<TaskNode*>(&awaited);
-  if (node == nullptr || node->owner != pool) return;
-  if (!awaited.try_set_running()) return;  // started elsewhere, or cancelled
-  running.push_back(&awaited);
+  if (inline_depth >= kMaxInlineDepth) {
+    // (A cheap look first: no thread for a task that is already taken.)
+    if (awaited->status() == kPending) {
+      pool->run_inline_on_fresh_stack(node, name);
+    }
+    return;
+  }
+  if (!node->try_claim()) return;  // started elsewhere, or cancelled
+  ++inline_depth;
   pool->run_claimed_inline(node);
-  running.pop_back();
+  --inline_depth;
 }
 
 void WorkerPool::execute(TaskNode* task) {
-  task->owner = this;
   Worker* wake = nullptr;
   {
     PoolLock lock(&mu_);
@@ -353,6 +394,8 @@ void WorkerPool::execute(TaskNode* task) {
           "cannot schedule new futures after shutdown of thread pool '",
           prefix_, "'"));
     }
+    // Accepted: from now on a waiting worker may recognise it.
+    task->owner.store(this, std::memory_order_relaxed);
     if (queue_.size() + 1 > static_cast<std::size_t>(spinning_ + waking_)) {
       if (parked_ != nullptr) {
         wake = parked_;
@@ -413,12 +456,10 @@ std::exception_ptr WorkerPool::run_around(absl::FunctionRef<void()> body,
                                      "' returned without running the ", what)));
 }
 
-void WorkerPool::run_task(Worker* w, TaskNode* task) {
-  w->running.push_back(&task->state());
+void WorkerPool::run_task(TaskNode* task) {
   if (std::exception_ptr error = run_around([task] { task->run(); }, "task")) {
     task->fail_and_release(std::move(error));
   }
-  w->running.pop_back();
 }
 
 void WorkerPool::run_claimed_inline(TaskNode* task) {
@@ -429,6 +470,24 @@ void WorkerPool::run_claimed_inline(TaskNode* task) {
     } catch (...) {
     }
   }
+}
+
+void WorkerPool::run_inline_on_fresh_stack(TaskNode* task,
+                                           const std::string& name) {
+  Worker stand_in(this, name);
+  std::thread helper;
+  try {
+    helper = std::thread([this, task, &stand_in] {
+      t_worker = &stand_in;
+      ScopedBlockingObserver observer(&stand_in);
+      pthread_setname_np(pthread_self(),
+                         KernelThreadName(stand_in.name).c_str());
+      if (task->try_claim()) run_claimed_inline(task);
+    });
+  } catch (const std::system_error&) {
+    return;  // no thread: the caller waits normally
+  }
+  helper.join();
 }
 
 bool WorkerPool::initialize(Worker* w) {
@@ -519,7 +578,7 @@ void WorkerPool::worker_main(Worker* w) {
   while (initialized) {
     if (TaskNode* task = pop()) {
       mu_.unlock();
-      run_task(w, task);
+      run_task(task);
       mu_.lock();
       continue;
     }
@@ -561,21 +620,30 @@ void WorkerPool::shutdown(bool wait, bool cancel_futures) {
     PoolLock lock(&mu_);
     shutdown_ = true;
     stop_hint_.store(true, std::memory_order_relaxed);
-    if (cancel_futures) cancelled = take_queue();
+    if (cancel_futures && !queue_.empty()) {
+      cancelled = take_queue();
+      cancellations_.begin();
+    }
     parked = take_parked();
   }
   // Wake the parked workers before the cancellations run done callbacks: a
   // callback that shuts the pool down (or destroys it) must find them awake.
   unpark_all(parked);
-  cancelled.cancel_all();
+  // The callbacks may destroy the executor; the caller keeps this pool alive
+  // until shutdown() returns (ThreadPoolExecutor::shutdown).
+  if (!cancelled.empty()) cancellations_.cancel(std::move(cancelled));
   if (!wait) return;
   if (is_own_worker()) {
-    throw InvalidStateError(absl::StrCat(
+    throw DeadlockError(absl::StrCat(
         "shutdown(wait = true) called from worker '", t_worker->name,
         "' of thread pool '", prefix_,
         "': a worker cannot wait for itself to exit (the pool is shut down; "
         "call shutdown(wait = false) from tasks)"));
   }
+  // A concurrent shutdown(cancel_futures = true) may still be cancelling
+  // what it took from the queue: every accepted task must be finished or
+  // cancelled when this returns.
+  cancellations_.wait_for_others();
   PoolLock join_lock(&join_mu_);
   std::vector<Worker*> workers;
   {
@@ -590,7 +658,7 @@ void WorkerPool::shutdown(bool wait, bool cancel_futures) {
 }  // namespace internal
 
 ThreadPoolExecutor::ThreadPoolExecutor(Options options)
-    : pool_(std::make_unique<internal::WorkerPool>(std::move(options))) {}
+    : pool_(std::make_shared<internal::WorkerPool>(std::move(options))) {}
 
 ThreadPoolExecutor::ThreadPoolExecutor() : ThreadPoolExecutor(Options{}) {}
 
@@ -609,7 +677,10 @@ ThreadPoolExecutor::~ThreadPoolExecutor() {
 }
 
 void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
-  pool_->shutdown(wait, cancel_futures);
+  // A done callback of a cancelled task may destroy this executor: the pool
+  // lives until its shutdown() has returned, and `this` is not used after.
+  const std::shared_ptr<internal::WorkerPool> pool = pool_;
+  pool->shutdown(wait, cancel_futures);
 }
 
 void ThreadPoolExecutor::execute(TaskNode* task) { pool_->execute(task); }

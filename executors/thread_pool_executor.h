@@ -27,15 +27,27 @@
 //   std::printf("%s\n", f.result().c_str());   // io_0
 //   // The destructor calls shutdown(wait = true).
 //
-// Waiting inside the pool: a task that blocks in result() or exception() on
-// the future of another task of the same pool that no worker has started yet
-// runs that task inline, in its own thread, instead of waiting for a worker
-// that may never come (a timeout passed to result() does not interrupt that
-// inline run); a task that waits on its own future gets InvalidStateError
-// instead of a deadlock. (concurrent::wait(), as_completed() and when_all()
-// do not run tasks inline: from inside a pool, wait on result().)
+// Waiting inside the pool (the contract; docs/executors.md says the same):
+//   * A task that blocks in an untimed result() or exception() on the future
+//     of another task of the same pool that no worker has started runs that
+//     task inline, in its own thread, instead of waiting for a worker that
+//     may never come (in Python, a pool whose every worker waits this way
+//     deadlocks). Nested inline runs use the waiting worker's stack up to a
+//     bounded depth (64); deeper, the chain goes on on a fresh thread that
+//     stands in for the worker while it waits, so no chain overflows a stack
+//     and no more tasks run at once than the pool's workers.
+//   * Waits with a timeout never run a task inline (the timeout bounds the
+//     wait), nor do concurrent::wait() and as_completed() (with or without a
+//     timeout): they only wait, as in Python. Inside a pool, wait on
+//     result() when a queued task of the same pool must make progress.
+//   * An untimed wait that only the waiting task itself could end (its own
+//     future; a wait() or as_completed() whose remaining futures are all the
+//     caller's own running tasks) throws DeadlockError instead of hanging.
+//     With a timeout it times out.
+//   * A task that waits holds its worker; with around_task = hold_gil(gil)
+//     it does not hold the GIL while blocked (gil/gil.h).
 // shutdown(wait = true) from one of the pool's workers shuts the pool down and
-// then throws InvalidStateError (a worker cannot wait for itself to exit), as
+// then throws DeadlockError (a worker cannot wait for itself to exit), as
 // CPython's `join()` of the current thread raises; destroying the pool from one
 // of its own workers aborts the process with a message.
 //
@@ -75,8 +87,10 @@ class WorkerPool;
 class ThreadPoolExecutor final : public Executor {
  public:
   struct Options {
-    // The most threads the pool starts (>= 1). Unset means Python's default,
-    // min(32, std::thread::hardware_concurrency() + 4).
+    // The most threads the pool starts (>= 1). Unset means CPython 3.13's
+    // default, min(32, process_cpu_count() + 4), where process_cpu_count()
+    // counts the CPUs the calling thread may run on (its affinity mask, as
+    // `taskset` sets it), not the machine's.
     std::optional<int> max_workers;
     // Threads are named "<prefix>_<n>". Empty means "ThreadPoolExecutor-<k>"
     // with k counting pools in the process, as Python does. Linux keeps 15
@@ -119,8 +133,10 @@ class ThreadPoolExecutor final : public Executor {
 
   // See Executor::shutdown(). From one of this pool's own workers with
   // `wait` true: shuts the pool down (and cancels if asked), then throws
-  // InvalidStateError without waiting (the caller is one of the threads it
-  // would wait for).
+  // DeadlockError without waiting (the caller is one of the threads it would
+  // wait for). A done callback of a task it cancels may destroy the pool (from
+  // a thread that is not one of its workers): shutdown() then still returns
+  // normally.
   void shutdown(bool wait = true, bool cancel_futures = false) override;
 
   // The resolved max_workers.
@@ -140,7 +156,8 @@ class ThreadPoolExecutor final : public Executor {
  private:
   void execute(TaskNode* task) override;
 
-  std::unique_ptr<internal::WorkerPool> pool_;
+  // Shared with shutdown() calls in progress (see shutdown()).
+  std::shared_ptr<internal::WorkerPool> pool_;
 };
 
 }  // namespace concurrent

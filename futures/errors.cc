@@ -10,6 +10,7 @@ Error::~Error() = default;
 CancelledError::~CancelledError() = default;
 TimeoutError::~TimeoutError() = default;
 InvalidStateError::~InvalidStateError() = default;
+DeadlockError::~DeadlockError() = default;
 BrokenPromise::~BrokenPromise() = default;
 ExecutorShutdownError::~ExecutorShutdownError() = default;
 BrokenExecutor::~BrokenExecutor() = default;

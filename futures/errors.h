@@ -14,6 +14,8 @@
 //   ├── CancelledError        the future was cancelled (asyncio.CancelledError)
 //   ├── TimeoutError          a wait ran out of time (TimeoutError)
 //   ├── InvalidStateError     an operation the future's state forbids
+//   ├── DeadlockError         a wait that could never end (a thread waiting
+//   │                         for itself)
 //   ├── BrokenPromise         a Promise died without completing its future
 //   ├── ExecutorShutdownError submit() after shutdown()
 //   └── BrokenExecutor        the executor can no longer run tasks
@@ -71,6 +73,16 @@ class InvalidStateError : public Error {
  public:
   using Error::Error;
   ~InvalidStateError() override;
+};
+
+// A wait that could never end, refused instead of hanging: a task waiting,
+// without a timeout, for its own result (alone, or in a set where only it is
+// left), or `shutdown(wait = true)` called from one of the executor's own
+// workers (it would join itself; Python raises RuntimeError there).
+class DeadlockError : public Error {
+ public:
+  using Error::Error;
+  ~DeadlockError() override;
 };
 
 // A `Promise` was destroyed without completing its future. Stored in that

@@ -37,11 +37,30 @@
 // single handle object is like an int: assigning to it while another thread
 // reads it is a race; copy the handle instead.)
 //
+// Memory ordering: completing a future (the producer's set_result() or
+// set_exception(), or cancel()) synchronizes with every call that observes it
+// done. Everything the task did before it completed its future happens before
+//   * a done(), running(), cancelled() that returns the new status,
+//   * a result() or exception() that returns (or throws the task's
+//     exception), and a wait()/as_completed() that reports the future done,
+//   * the done callbacks and then() continuations of the future (which run
+//     in the completing thread, or in the thread that adds them to a done
+//     future, or on the executor given to then()).
+// What a callback or continuation did happens before a move of the value out
+// (`std::move(f).result()` waits for the callbacks), not before result().
+//
 // Errors (all derive from `concurrent::Error`, see futures/errors.h):
 //   * `result()` rethrows the task's own exception object;
 //   * `CancelledError` from `result()`/`exception()` of a cancelled future;
 //   * `TimeoutError` when a timeout passes before the future is done;
-//   * `InvalidStateError` for an invalid handle, or a result moved out.
+//   * `InvalidStateError` for an invalid handle, or a result moved out;
+//   * `DeadlockError` from a wait without a timeout on the future of the task
+//     that the calling thread is itself running (it would never end).
+//
+// Timeouts are `absl::Duration`s measured on the monotonic clock; a wait that
+// is about to sleep tells the thread's blocking observer, through which a
+// thread pool may run the awaited task inline (executors/) and hold_gil()
+// releases the GIL (gil/).
 //
 // Callbacks run exactly once, in the thread that completes (or cancels) the
 // future, in the order they were added, outside any lock of the future: they
@@ -302,11 +321,14 @@ class Future {
   template <typename F>
   auto then(F&& fn) const;
 
-  // As then(fn), but `fn` runs as a task submitted to `executor` (anything
-  // with `submit(callable)`, such as concurrent::Executor) when this future is
-  // done. The executor must outlive this future's completion. If the submit
-  // fails (say, the executor was shut down), the returned future fails with
-  // that exception.
+  // As then(fn), but `fn` runs as a task of `executor` (a
+  // concurrent::Executor, or anything with `submit(callable)`) when this
+  // future is done. The executor must outlive this future's completion. If
+  // the executor refuses the task (say, it was shut down), the returned
+  // future fails with that exception; if it cancels it (shutdown with
+  // cancel_futures), with CancelledError. On a concurrent::Executor the
+  // returned future is the task: one allocation per link, and a worker of a
+  // thread pool that waits on it runs it inline like any task of the pool.
   template <typename E, typename F>
   requires internal::SubmitsTasks<E>
   auto then(E& executor, F&& fn) const;
@@ -387,12 +409,6 @@ class AnyFuture {
   internal::StateRef<internal::StateBase> state_;
 };
 
-}  // namespace concurrent
-
-// Promise is needed by then(); it only depends on the declarations above.
-#include "futures/promise.h"  // IWYU pragma: keep
-
-namespace concurrent {
 namespace internal {
 
 inline StateBase* FutureAccess::state(const AnyFuture& f) noexcept {
@@ -440,14 +456,14 @@ void Forward(SharedState<U>& target, const Future<U>& future) noexcept {
   }
 }
 
-// Completes `target` with what `fn` makes of the done `source` (see
-// Future<T>::then). Skips `fn` if `target` was cancelled.
+// Completes `target`, which the caller claimed (try_set_running()), with
+// what `fn` makes of the done `source` (see Future<T>::then).
 template <typename U, typename T, typename F>
-void RunContinuation(SharedState<U>& target, F& fn,
-                     SharedState<T>& source) noexcept {
+void RunClaimedContinuation(SharedState<U>& target, F& fn,
+                            SharedState<T>& source) noexcept {
   using R = ContinuationResult<T, F>;
   constexpr ContinuationArg arg = ContinuationArgOf<T, F>();
-  if (!target.try_set_running()) return;  // the result was cancelled
+  const RunningScope running(target);  // waiting on it here: deadlock
   try {
     if constexpr (arg != ContinuationArg::kFuture) {
       if (source.status() == kCancelled) source.throw_cancelled();
@@ -489,6 +505,28 @@ void RunContinuation(SharedState<U>& target, F& fn,
   }
 }
 
+// Whether a continuation `fn` of the done `source` will not be called: it
+// takes the value, and `source` has none (it failed or was cancelled). Its
+// result then only forwards the error, which needs no executor.
+template <typename T, typename F>
+bool ContinuationSkipsFn(const SharedState<T>& source) noexcept {
+  if constexpr (ContinuationArgOf<T, F>() == ContinuationArg::kFuture) {
+    return false;
+  } else {
+    return source.status() == kCancelled ||
+           source.stored_exception() != nullptr;
+  }
+}
+
+// As RunClaimedContinuation, claiming `target` first; skips `fn` if `target`
+// was cancelled.
+template <typename U, typename T, typename F>
+void RunContinuation(SharedState<U>& target, F& fn,
+                     SharedState<T>& source) noexcept {
+  if (!target.try_set_running()) return;  // the result was cancelled
+  RunClaimedContinuation(target, fn, source);
+}
+
 // The state of then()'s result future, fused with the listener that computes
 // it: one allocation per link of a chain. The source state holds one
 // reference (released by dispose()), each result handle another.
@@ -515,6 +553,91 @@ class ContinuationState final : public SharedState<U>, public Listener {
   std::optional<F> fn_;  // reset once run (or abandoned)
 };
 
+// then(executor, fn) on an executor that is not a concurrent::Executor
+// (anything with submit(callable)): the result's state, fused with the
+// listener that submits `fn` to the executor when the source is done. The
+// submitted task owns a Guard; if the executor drops it unrun, the result
+// fails with BrokenPromise.
+template <typename U, typename T, typename F, typename E>
+class SubmittedContinuation final : public SharedState<U>, public Listener {
+ public:
+  SubmittedContinuation(E& executor, F&& fn)
+      : executor_(&executor), fn_(std::move(fn)) {}
+
+  void on_done(StateBase& source) noexcept override {
+    notified_ = true;
+    auto& typed = static_cast<SharedState<T>&>(source);
+    if (this->done() || ContinuationSkipsFn<T, F>(typed)) {
+      RunContinuation(*this, *fn_, typed);  // forwards the error, if any
+      fn_.reset();
+      return;
+    }
+    auto guard = std::make_shared<Guard>(this, &source);
+    try {
+      executor_->submit([guard] { guard->run(); });
+    } catch (...) {
+      try {
+        this->set_exception(std::current_exception());
+      } catch (const InvalidStateError&) {
+        // It ran (and completed the future) before submit() threw.
+      }
+    }
+    // If the executor dropped the task, `guard` dies here (or with the
+    // task, later) and breaks the result.
+  }
+  void dispose() noexcept override {
+    if (!notified_) {  // the source died without completing
+      fn_.reset();
+      BreakPromise(*this, "the future it continues was abandoned");
+    }
+    this->unref();
+  }
+
+ private:
+  // Owns a reference to the result state and to the source until `fn` ran.
+  class Guard {
+   public:
+    Guard(SubmittedContinuation* owner, StateBase* source)
+        : owner_(owner), source_(static_cast<SharedState<T>*>(source)) {
+      owner_->ref();
+      source_->ref();
+    }
+    ~Guard() {
+      BreakPromise(*owner_, "the executor dropped its task unrun");
+      owner_->unref();
+      source_->unref();
+    }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    void run() noexcept {
+      if (owner_->fn_.has_value()) {
+        RunContinuation(*owner_, *owner_->fn_, *source_);
+        owner_->fn_.reset();
+      }
+    }
+
+   private:
+    SubmittedContinuation* const owner_;
+    SharedState<T>* const source_;
+  };
+
+  E* const executor_;
+  std::optional<F> fn_;
+  bool notified_ = false;  // on_done() ran (dispose() follows it)
+};
+
+// Whether `executor` has a ScheduleContinuation() found by argument-dependent
+// lookup (concurrent::Executor has: executors/executor.h), which makes the
+// continuation one task of the executor.
+template <typename E, typename U, typename T, typename F>
+concept SchedulesContinuations = requires(E& executor, SharedState<T>& source,
+                                          F&& fn) {
+  {
+    ScheduleContinuation(executor, std::type_identity<U>{}, source,
+                         std::move(fn))
+    } -> std::same_as<Future<U>>;
+};
+
 }  // namespace internal
 
 template <typename T>
@@ -538,28 +661,19 @@ auto Future<T>::then(E& executor, F&& fn) const {
   using Fn = std::decay_t<F>;
   using U =
       typename internal::Unwrap<internal::ContinuationResult<T, Fn>>::type;
-  checked();
-  Promise<U> promise;
-  Future<U> result = promise.get_future();
-  add_done_callback([executor = &executor, promise = std::move(promise),
-                     fn = Fn(std::forward<F>(fn))](const Future& src) mutable {
-    // The task owns the promise; if the executor drops the task unrun, the
-    // promise's destructor fails the result with BrokenPromise.
-    auto shared = std::make_shared<Promise<U>>(std::move(promise));
-    try {
-      executor->submit([shared, fn = std::move(fn), src]() mutable {
-        internal::RunContinuation(*internal::FutureAccess::state(*shared), fn,
-                                  *internal::FutureAccess::state(src));
-      });
-    } catch (...) {
-      try {
-        shared->set_exception(std::current_exception());
-      } catch (const InvalidStateError&) {
-        // The task ran (and completed the future) before submit() threw.
-      }
-    }
-  });
-  return result;
+  internal::SharedState<T>& source = checked();
+  if constexpr (internal::SchedulesContinuations<E, U, T, Fn>) {
+    // A concurrent::Executor (found by argument-dependent lookup, see
+    // executors/executor.h): the result's state is the task itself.
+    return ScheduleContinuation(executor, std::type_identity<U>{}, source,
+                                Fn(std::forward<F>(fn)));
+  } else {
+    auto* state = new internal::SubmittedContinuation<U, T, Fn, E>(
+        executor, Fn(std::forward<F>(fn)));
+    Future<U> result = internal::FutureAccess::share<U>(state);
+    source.add_listener(state);  // submits at once if `source` is done
+    return result;
+  }
 }
 
 }  // namespace concurrent

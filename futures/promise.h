@@ -29,14 +29,16 @@
 // call its methods from two threads at once. They may race freely with any
 // method of its futures (cancel(), result(), add_done_callback()...).
 //
+// Memory ordering: set_result() and set_exception() release: everything this
+// thread did before them (building the value included) happens before any
+// call that observes the future done (see futures/future.h). A true return of
+// set_running_or_notify_cancel() happens after every earlier cancel() attempt
+// failed; a false one after the cancel() that won.
+//
 // Errors: completing a finished or cancelled future throws InvalidStateError
 // (so a worker that lost a race with cancel() finds out). A Promise destroyed
 // (or assigned over) without completing its future completes it with
 // BrokenPromise, so waiters get a clear error instead of waiting forever.
-
-// Included before the guard: future.h includes this header in its middle, and
-// either order of inclusion must see Future<T> defined before Promise<T>.
-#include "futures/future.h"
 
 #ifndef CONCURRENT_FUTURES_PROMISE_H_
 #define CONCURRENT_FUTURES_PROMISE_H_
@@ -45,6 +47,7 @@
 #include <utility>
 
 #include "futures/errors.h"
+#include "futures/future.h"
 #include "futures/internal/shared_state.h"
 
 namespace concurrent {
@@ -85,7 +88,7 @@ class Promise {
   // woken by cancel()). Returns true after moving a pending future to
   // running; from then on cancel() returns false. Throws InvalidStateError if
   // the future is already running or finished.
-  bool set_running_or_notify_cancel() {
+  [[nodiscard]] bool set_running_or_notify_cancel() {
     return checked().set_running_or_notify_cancel();
   }
 

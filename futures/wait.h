@@ -38,14 +38,19 @@
 // futures at once, while other threads complete or cancel them. An
 // `as_completed` range is thread-compatible (iterate it from one thread).
 //
-// Inside an executor's worker, both give the executor's BlockingObserver (see
-// futures/internal/shared_state.h) a chance to run a pending task of its own
-// inline before the thread sleeps, as result() does.
+// wait() and as_completed() only wait: they never run a pending task inline,
+// not even inside a worker of the thread pool that owns it (only an untimed
+// result()/exception() on one future does that: see
+// executors/thread_pool_executor.h). Inside a task run with hold_gil(), the
+// GIL is released while they sleep. Timeouts run on the monotonic clock.
 //
-// Errors: `as_completed` throws TimeoutError; `when_any()` of no futures throws
-// std::invalid_argument; an invalid future handle throws InvalidStateError.
-// None of these rethrow the futures' own exceptions: read them from the
-// futures.
+// Errors: `as_completed` throws TimeoutError ("2 (of 4) futures unfinished",
+// CPython's words); `when_any()` of no futures throws std::invalid_argument;
+// an invalid future handle throws InvalidStateError. Without a timeout, a
+// wait whose remaining futures are all tasks that the calling thread is
+// itself running (a task waiting on its own future) would never end: wait()
+// and as_completed() then throw DeadlockError. None of these rethrow the
+// futures' own exceptions: read them from the futures.
 
 #ifndef CONCURRENT_FUTURES_WAIT_H_
 #define CONCURRENT_FUTURES_WAIT_H_
@@ -125,16 +130,14 @@ Distinct<F> MakeDistinct(const R& range) {
 }
 
 // Blocks per `when` until `deadline`.
-void WaitStates(const std::vector<StateBase*>& states, absl::Time deadline,
+void WaitStates(const std::vector<StateBase*>& states, const Deadline& deadline,
                 ReturnWhen when);
-
-absl::Time DeadlineFromTimeout(absl::Duration timeout);
 
 // The engine of as_completed(): listeners on every pending state push their
 // index into a queue; next() pops, in O(1) per completion.
 class CompletionQueue {
  public:
-  CompletionQueue(std::vector<StateBase*> states, absl::Time deadline);
+  CompletionQueue(std::vector<StateBase*> states, const Deadline& deadline);
   ~CompletionQueue();
   CompletionQueue(const CompletionQueue&) = delete;
   CompletionQueue& operator=(const CompletionQueue&) = delete;
@@ -151,7 +154,7 @@ class CompletionQueue {
   std::shared_ptr<Hub> hub_;
   std::vector<StateBase*> states_;
   std::vector<Listener*> registered_;  // null where not registered
-  absl::Time deadline_;
+  Deadline deadline_;
   std::size_t yielded_ = 0;
 };
 
@@ -159,16 +162,16 @@ class CompletionQueue {
 
 // Waits as described at the top of this file. `timeout` is measured from the
 // call; a zero or negative timeout does not block. Throws InvalidStateError
-// for an invalid handle.
+// for an invalid handle, DeadlockError as described at the top of this file.
 template <std::ranges::input_range R>
 requires internal::FutureHandle<std::ranges::range_value_t<R>>
     DoneAndNotDone<std::ranges::range_value_t<R>> wait(
         const R& futures, absl::Duration timeout = absl::InfiniteDuration(),
         ReturnWhen return_when = ReturnWhen::kAllCompleted) {
   using F = std::ranges::range_value_t<R>;
+  const internal::Deadline deadline = internal::Deadline::After(timeout);
   internal::Distinct<F> d = internal::MakeDistinct<F>(futures);
-  internal::WaitStates(d.states, internal::DeadlineFromTimeout(timeout),
-                       return_when);
+  internal::WaitStates(d.states, deadline, return_when);
   DoneAndNotDone<F> result;
   for (std::size_t i = 0; i < d.futures.size(); ++i) {
     (d.states[i]->done() ? result.done : result.not_done)
@@ -250,7 +253,7 @@ requires internal::FutureHandle<std::ranges::range_value_t<R>>
     AsCompleted<std::ranges::range_value_t<R>> as_completed(
         const R& futures, absl::Duration timeout = absl::InfiniteDuration()) {
   using F = std::ranges::range_value_t<R>;
-  const absl::Time deadline = internal::DeadlineFromTimeout(timeout);
+  const internal::Deadline deadline = internal::Deadline::After(timeout);
   internal::Distinct<F> d = internal::MakeDistinct<F>(futures);
   auto queue = std::make_unique<internal::CompletionQueue>(std::move(d.states),
                                                            deadline);

@@ -107,6 +107,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "futures/internal/blocking_observer.h"
 
 namespace concurrent {
 
@@ -463,6 +464,60 @@ decltype(auto) without_gil(F&& f) {
   return std::forward<F>(f)();
 }
 
+namespace internal {
+
+// Releases `gil` while the calling thread blocks on futures (result(),
+// exception(), wait(), as_completed(), a when_all() future...), as CPython's
+// Future.result() releases the GIL, and takes it back when the wait ends.
+// Installed by hold_gil() for each task; composes with the observer it
+// replaces (the thread pool's): the GIL is released before that observer
+// acts, so a task that the pool runs inline for the waiter takes the GIL
+// through its own hold_gil(), on whatever thread runs it. Thread-hostile: it
+// belongs to the thread that made it.
+class GilBlockingObserver final : public BlockingObserver {
+ public:
+  explicit GilBlockingObserver(Gil& gil) : gil_(gil), scope_(this) {
+    released_.reserve(16);
+  }
+  GilBlockingObserver(const GilBlockingObserver&) = delete;
+  GilBlockingObserver& operator=(const GilBlockingObserver&) = delete;
+
+  void before_blocking(const BlockingWait& wait) override {
+    const bool release = gil_.held_by_current_thread();
+    released_.push_back(release);  // waits nest: one entry per wait
+    if (release) gil_.unlock();
+    if (BlockingObserver* previous = scope_.previous()) {
+      try {
+        previous->before_blocking(wait);
+      } catch (...) {
+        undo();  // no after_blocking() follows a before_blocking() that threw
+        throw;
+      }
+    }
+  }
+
+  void after_blocking(const BlockingWait& wait) noexcept override {
+    if (BlockingObserver* previous = scope_.previous()) {
+      previous->after_blocking(wait);
+    }
+    undo();
+  }
+
+ private:
+  // Takes the GIL back if the innermost wait released it.
+  void undo() noexcept {
+    const bool released = released_.back();
+    released_.pop_back();
+    if (released) gil_.lock();
+  }
+
+  Gil& gil_;
+  ScopedBlockingObserver scope_;
+  std::vector<bool> released_;
+};
+
+}  // namespace internal
+
 // A task hook that runs each task holding `gil`, as a Python thread runs
 // bytecode. Made for `ThreadPoolExecutor::Options::around_task` (any hook
 // called as `hook(run)` works; this header does not depend on executors):
@@ -474,6 +529,12 @@ decltype(auto) without_gil(F&& f) {
 // `gil` must outlive the executor's workers.
 // Re-entrant: a thread that already holds `gil` (a worker running a task
 // inline while it waits for it) just runs the task.
+// While the task blocks on futures (result(), exception(), wait(),
+// as_completed(), waiting on a when_all()/when_any() future), it does not
+// hold the GIL: it is released when the thread is about to sleep and taken
+// back when the wait ends, as CPython's Future.result() does. (A task that
+// waits holding the GIL would deadlock with a task that needs the GIL to
+// finish.)
 inline auto hold_gil(Gil& gil) {
   return [&gil](auto&& run) {
     if (gil.held_by_current_thread()) {
@@ -481,6 +542,7 @@ inline auto hold_gil(Gil& gil) {
       return;
     }
     std::scoped_lock hold(gil);
+    internal::GilBlockingObserver release_while_blocked(gil);
     run();
   };
 }

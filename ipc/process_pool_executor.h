@@ -105,11 +105,11 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "executors/executor.h"
 #include "executors/task_node.h"
 #include "futures/future.h"
+#include "futures/internal/futex.h"
 #include "gil/gil.h"
 #include "ipc/codec.h"
 #include "ipc/internal/process_pool_tasks.h"
@@ -237,9 +237,11 @@ class ProcessPoolExecutor final : public Executor {
   // each element of `inputs` in the workers and returns a lazy range of the
   // results in input order. `chunksize` inputs travel as one task (Python's
   // chunksize), `buffersize` bounds the chunks in flight, `timeout` counts
-  // from this call (see MapOptions in executors/executor.h). The range throws
-  // the exception of a failed item when it reaches it. Destroying the range
-  // cancels the chunks not yet sent to a worker.
+  // from this call, on the monotonic clock (see MapOptions in
+  // executors/executor.h). The range throws the exception of a failed item
+  // when it reaches it. Destroying a range whose iteration has begun cancels
+  // the chunks not yet sent to a worker; a range never iterated lets them all
+  // run, as CPython's does (and as Executor::map()).
   //
   // Throws: std::invalid_argument if chunksize or buffersize is 0; what
   // submit() throws.
@@ -333,17 +335,18 @@ class ProcessMapResults {
   ProcessMapResults(ProcessMapResults&& other) noexcept = default;
   ProcessMapResults& operator=(ProcessMapResults&& other) noexcept {
     if (this != &other) {
-      cancel_in_flight();
+      abandon();
       impl_ = std::move(other.impl_);
       current_ = std::move(other.current_);
       at_end_ = other.at_end_;
     }
     return *this;
   }
-  ~ProcessMapResults() { cancel_in_flight(); }
+  ~ProcessMapResults() { abandon(); }
 
   // Blocks for the first result (and throws as operator++ does). Call once.
   iterator begin() {
+    impl_->started = true;
     advance();
     return iterator(this);
   }
@@ -376,22 +379,21 @@ class ProcessMapResults {
         : pool(&p),
           inputs(std::move(v)),
           next_input(std::ranges::begin(inputs)),
-          deadline(o.timeout == absl::InfiniteDuration()
-                       ? absl::InfiniteFuture()
-                       : absl::Now() + o.timeout),
+          deadline(internal::Deadline::After(o.timeout)),
           chunksize(o.chunksize),
           buffersize(o.buffersize) {}
 
     ProcessPoolExecutor* pool;
     V inputs;
     std::ranges::iterator_t<V> next_input;
-    absl::Time deadline;
+    internal::Deadline deadline;  // monotonic, from the map() call
     std::size_t chunksize;
     std::size_t buffersize;
     std::function<std::string_view(Buffer&, Item&&)> encode_item;
     std::deque<Future<Chunk>> in_flight;
     Chunk chunk;               // the chunk being yielded
     std::size_t position = 0;  // of the next value in `chunk`
+    bool started = false;      // begin() was called
   };
 
   // Submits the first `buffersize` chunks (all of them by default).
@@ -432,6 +434,11 @@ class ProcessMapResults {
     return true;
   }
 
+  // Iteration began and is abandoned: cancel what has not started.
+  void abandon() noexcept {
+    if (impl_ != nullptr && impl_->started) cancel_in_flight();
+  }
+
   void cancel_in_flight() noexcept {
     if (impl_ == nullptr) return;
     for (Future<Chunk>& f : impl_->in_flight) {
@@ -462,9 +469,7 @@ class ProcessMapResults {
       m.in_flight.pop_front();
       try {
         if (m.buffersize != MapOptions::kUnbounded) submit_chunk();
-        const absl::Duration timeout = m.deadline == absl::InfiniteFuture()
-                                           ? absl::InfiniteDuration()
-                                           : m.deadline - absl::Now();
+        const absl::Duration timeout = m.deadline.remaining();
         m.chunk = std::move(next).result(timeout);
       } catch (...) {
         at_end_ = true;

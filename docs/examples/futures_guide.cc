@@ -1,9 +1,14 @@
-// The examples of docs/futures.md, as one program: each section prints what
-// the guide shows as its output.
+// The examples of docs/futures.md, as a test: each section prints what the
+// guide shows as its output, and the test checks the printed text against
+// the output blocks of docs/futures.md, in order (so the guide cannot drift
+// from the code).
 //
-//   ./bazelw run //docs/examples:futures_guide
+//   ./bazelw test //docs/examples:futures_guide_test --test_output=all
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,6 +19,7 @@
 #include "futures/errors.h"
 #include "futures/future.h"
 #include "futures/wait.h"
+#include "gtest/gtest.h"
 
 namespace {
 
@@ -27,7 +33,6 @@ int slow_square(int x, const absl::Notification* gate) {
 
 // --- Wait for one future ----------------------------------------------------
 void WaitForOne() {
-  std::puts("# wait for one");
   ThreadPoolExecutor pool({.max_workers = 2});
   absl::Notification gate;
   Future<int> f = pool.submit(slow_square, 7, &gate);
@@ -44,7 +49,6 @@ void WaitForOne() {
 
 // --- Wait for the first of many ---------------------------------------------
 void WaitForFirst() {
-  std::puts("# wait for the first of many");
   ThreadPoolExecutor pool({.max_workers = 3});
   absl::Notification go;
   std::vector<Future<int>> fs = {
@@ -77,7 +81,6 @@ int parse(const std::string& s) {
 }
 
 void HandleErrors() {
-  std::puts("# handle errors");
   ThreadPoolExecutor pool({.max_workers = 2});
   Future<int> good = pool.submit(parse, std::string("42"));
   Future<int> bad = pool.submit(parse, std::string("4x2"));
@@ -93,7 +96,6 @@ void HandleErrors() {
 
 // --- Cancel -----------------------------------------------------------------
 void Cancel() {
-  std::puts("# cancel");
   ThreadPoolExecutor pool({.max_workers = 1});
   absl::Notification started, gate;
   Future<int> running = pool.submit([&] {
@@ -117,7 +119,6 @@ void Cancel() {
 
 // --- Chain ------------------------------------------------------------------
 void Chain() {
-  std::puts("# chain");
   ThreadPoolExecutor pool({.max_workers = 2});
   Future<std::string> f =
       pool.submit([] { return 6; })
@@ -138,7 +139,6 @@ void Chain() {
 
 // --- Be called back ---------------------------------------------------------
 void Callbacks() {
-  std::puts("# callbacks");
   ThreadPoolExecutor pool({.max_workers = 1, .thread_name_prefix = "cb"});
   absl::Notification gate, called;
   Future<int> f = pool.submit(slow_square, 9, &gate);
@@ -157,13 +157,62 @@ void Callbacks() {
   });
 }
 
-}  // namespace
-
-int main() {
-  WaitForOne();
-  WaitForFirst();
-  HandleErrors();
-  Cancel();
-  Chain();
-  Callbacks();
+// The output blocks of docs/futures.md: a fence with no language right after
+// a ```cpp block.
+std::vector<std::string> GuideOutputs() {
+  std::string path = "docs/futures.md";
+  if (const char* srcdir = std::getenv("TEST_SRCDIR")) {
+    const char* workspace = std::getenv("TEST_WORKSPACE");
+    path =
+        std::string(srcdir) + "/" + (workspace ? workspace : "") + "/" + path;
+  }
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::vector<std::string> outputs;
+  std::string line;
+  bool after_cpp = false;
+  while (std::getline(in, line)) {
+    if (line == "```cpp") {
+      while (std::getline(in, line) && line != "```") {
+      }
+      after_cpp = true;
+    } else if (line == "```" && after_cpp) {
+      std::string block;
+      while (std::getline(in, line) && line != "```") block += line + "\n";
+      outputs.push_back(block);
+      after_cpp = false;
+    } else if (!line.empty()) {
+      after_cpp = false;
+    }
+  }
+  return outputs;
 }
+
+struct Section {
+  const char* name;
+  void (*run)();
+};
+
+constexpr Section kSections[] = {
+    {"wait for one", WaitForOne},
+    {"wait for the first of many", WaitForFirst},
+    {"handle errors", HandleErrors},
+    {"cancel", Cancel},
+    {"chain", Chain},
+    {"be called back", Callbacks},
+};
+
+TEST(FuturesGuide, EachSectionPrintsWhatTheGuideShows) {
+  const std::vector<std::string> outputs = GuideOutputs();
+  ASSERT_EQ(outputs.size(), std::size(kSections));
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    ::testing::internal::CaptureStdout();
+    kSections[i].run();
+    std::fflush(stdout);
+    const std::string printed = ::testing::internal::GetCapturedStdout();
+    std::fputs(printed.c_str(), stdout);  // visible with --test_output=all
+    EXPECT_EQ(printed, outputs[i]) << "section: " << kSections[i].name;
+  }
+}
+
+}  // namespace

@@ -31,7 +31,16 @@
 #include "futures/internal/shared_state.h"
 
 namespace concurrent {
+
+class Executor;
+
 namespace internal {
+
+// Calls Executor::execute() (protected) for the tasks below; defined in
+// executors/executor.h.
+struct ExecutorAccess {
+  static void execute(Executor& executor, TaskNode* task);
+};
 
 // The task `std::invoke(std::move(fn), std::move(args)...)` and the state of
 // its Future<R>.
@@ -52,6 +61,8 @@ class TaskState final : public SharedState<R>, public TaskNode {
   }
 
   void run_claimed() noexcept override {
+    // This thread runs the task: waiting on its own future would deadlock.
+    const RunningScope running(*this);
     try {
       if constexpr (std::is_void_v<R>) {
         std::apply(Invoke{}, std::move(*call_));
@@ -112,6 +123,105 @@ class TaskState final : public SharedState<R>, public TaskNode {
   };
 
   std::optional<std::tuple<Fn, Args...>> call_;
+};
+
+// then(executor, fn) on a concurrent::Executor: the state of the returned
+// future, the listener that learns that the source is done, and the task
+// that the executor runs, in one object (one allocation per link). When the
+// source is done, the task executes itself on the executor; the executor
+// runs, fails or cancels it like any task (so shutdown(cancel_futures)
+// cancels it: CancelledError). References: the result handle, the source's
+// listener list (dropped by dispose()), and the executor (from execute()).
+template <typename U, typename T, typename F>
+class ContinuationTask final : public SharedState<U>,
+                               public Listener,
+                               public TaskNode {
+ public:
+  ContinuationTask(Executor& executor, F&& fn)
+      : executor_(&executor), fn_(std::in_place, std::move(fn)) {}
+
+  // Listener: the source is done; hand the task to the executor.
+  void on_done(StateBase& source) noexcept override {
+    notified_ = true;
+    auto& typed = static_cast<SharedState<T>&>(source);
+    if (this->done() || ContinuationSkipsFn<T, F>(typed)) {
+      // Cancelled: `fn` never runs. Or `fn` takes a value that the source
+      // does not have: forward its error (CancelledError for a cancelled
+      // source) here, without the executor.
+      RunContinuation(*this, *fn_, typed);
+      fn_.reset();
+      return;
+    }
+    source_ = &typed;
+    source_->ref();
+    this->ref();  // the executor's
+    try {
+      ExecutorAccess::execute(*executor_, this);
+    } catch (...) {
+      // Refused (say, shut down): fail the result with that error.
+      this->unref();  // not accepted (the result handle keeps it alive)
+      fail(std::current_exception());
+    }
+  }
+  void dispose() noexcept override {
+    if (!notified_) {  // the source died without completing
+      fn_.reset();
+      BreakPromise(*this, "the future it continues was abandoned");
+    }
+    this->unref();
+  }
+
+  // TaskNode.
+  void run() noexcept override {
+    if (this->try_set_running()) {
+      run_claimed();
+    } else if (this->status() == kCancelled) {
+      release();  // nobody runs a cancelled task
+    }
+    this->unref();
+  }
+  void run_claimed() noexcept override {
+    RunClaimedContinuation(*this, *fn_, *source_);
+    release();
+  }
+  void fail_and_release(std::exception_ptr error) noexcept override {
+    fail(std::move(error));
+    this->unref();
+  }
+  void cancel_and_release() noexcept override {
+    try {
+      StateBase::cancel();
+    } catch (...) {
+      // cancel() only throws from a done callback, which reports its own.
+    }
+    if (this->status() == kCancelled) release();
+    this->unref();
+  }
+  StateBase& state() noexcept override { return *this; }
+
+ protected:
+  ~ContinuationTask() override { release(); }
+
+ private:
+  // If unclaimed, claims the task and fails it with `error`.
+  void fail(std::exception_ptr error) noexcept {
+    if (!this->try_set_running()) return;
+    release();
+    try {
+      this->set_exception(std::move(error));
+    } catch (...) {
+    }
+  }
+  // Drops `fn` and the source once the task ran or never will.
+  void release() noexcept {
+    fn_.reset();
+    if (source_ != nullptr) std::exchange(source_, nullptr)->unref();
+  }
+
+  Executor* const executor_;
+  std::optional<F> fn_;
+  SharedState<T>* source_ = nullptr;  // referenced from on_done() on
+  bool notified_ = false;             // on_done() ran (dispose() follows it)
 };
 
 // The result type of a submitted task, as std::async computes it.

@@ -3,7 +3,8 @@
 // Notes about the implementation
 // ------------------------------
 // The state of a future is one 32-bit word: a status (pending, running,
-// finished, cancelled) and flags (kWaiters, kListeners, kTaken). All
+// finished, cancelled) and flags (kWaiters, kListeners, kTaken,
+// kListenersRun). All
 // transitions are compare-and-swap loops on that word, so exactly one of a
 // racing cancel() and set_result() wins, and `done()` is a single acquire load.
 //
@@ -19,20 +20,38 @@
 // sets kWaiters with fetch_or and, if the status it got back is not terminal,
 // sleeps on the word itself with a futex (FUTEX_WAIT on the value it saw, so a
 // completion in between makes the call return at once). A listener is
-// appended to an intrusive list under the state's mutex after a fetch_or of
-// kListeners. The completer moves the word to a terminal status with a CAS; if
-// the word it replaced had kWaiters, it wakes all sleepers (one futex call);
-// if it had kListeners, it takes the mutex, detaches the list and runs the
-// listeners in the order they were added, outside the lock. Because the
-// fetch_or and the CAS act on the same word, either the completer sees the
-// flag, or the waiter (listener) sees the terminal status: no wake-up is lost
-// and every listener runs exactly once. Thread sanitizers see the
-// happens-before edge through the atomic word; the futex only sleeps.
+// appended to an intrusive list under the state's lock (a one-byte spin lock:
+// see spin_lock.h) after a CAS that sets
+// kListeners on a word that is not terminal (on a terminal word the listener
+// runs at once, and the flag stays clear). The completer moves the word to a
+// terminal status with a CAS that also clears kWaiters; if the word it
+// replaced had kWaiters, it wakes all sleepers (one futex call); if it had
+// kListeners, it takes the lock, detaches the list and runs the listeners in
+// the order they were added, outside the lock, and then sets kListenersRun.
+// Because the flag updates and the CAS act on the same word, either the
+// completer sees the flag, or the waiter (listener) sees the terminal status:
+// no wake-up is lost and every listener runs exactly once. Thread sanitizers
+// see the happens-before edge through the atomic word; the futex only sleeps.
+//
+// Moving the value out (mark_taken) waits for kListenersRun, because the
+// listeners may read the value; it sets kWaiters and sleeps on the word, and
+// the completer wakes it when it sets kListenersRun. kListeners is never set
+// on a done state, so a kListeners flag always has a completer that will set
+// kListenersRun. A thread that is itself running the listeners (a
+// continuation, or a callback of a future that a listener completed, taking
+// the value) does not wait: the thread keeps a stack of the states whose
+// listeners it runs, in frames on its own stack (NotifyingFrame).
+//
+// A thread that runs a task keeps it in a RunningScope (another stack of
+// frames). A wait without a deadline on a state in this thread's stack could
+// never end: it throws DeadlockError instead of parking. Before parking, a
+// waiter calls the thread's BlockingObserver (futures/internal/
+// blocking_observer.h), and again when it stops waiting.
 //
 // A waiter first spins briefly on the word (only if this process may use
 // more than one CPU), because a cross-thread hand-off between running threads
 // completes within a fraction of a microsecond while parking and waking cost
-// several. The spin budget adapts per thread (see prepare_to_block): fixed
+// several. The spin budget adapts per thread (see spin_until_done): fixed
 // spinning won 200x on an idle machine and lost 3x to std::future when the
 // CPUs were busy (benchmarks/futures_benchmark.cc, Handoff). Parking used an
 // absl::CondVar at first; a futex on the word is cheaper to wake. On one CPU
@@ -46,10 +65,7 @@
 
 #include "futures/internal/shared_state.h"
 
-#include <linux/futex.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -63,36 +79,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "futures/errors.h"
+#include "futures/internal/blocking_observer.h"
 #include "futures/internal/cpu.h"
+#include "futures/internal/futex.h"
 
 namespace concurrent {
 namespace internal {
 namespace {
-
-// Sleeps while the word equals `expected`, until woken or `deadline` (an
-// absolute CLOCK_MONOTONIC reading, or null for none). Spurious returns are
-// fine: callers re-check the word.
-void FutexWait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-               const timespec* deadline) {
-  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
-          FUTEX_WAIT_BITSET_PRIVATE, expected, deadline, nullptr,
-          FUTEX_BITSET_MATCH_ANY);
-}
-
-absl::Duration MonotonicNow() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return absl::DurationFromTimespec(ts);
-}
-
-void FutexWakeAll(const std::atomic<std::uint32_t>& word) {
-  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
-          FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
-}
 
 // Adaptive spinning, per thread. A hand-off between two running threads
 // completes within tens of polls; when the CPUs are busy (the completer is
@@ -122,10 +117,27 @@ void DefaultCallbackExceptionHandler(std::exception_ptr e,
 std::atomic<CallbackExceptionHandlerFn> g_callback_exception_handler{
     &DefaultCallbackExceptionHandler};
 
-thread_local BlockingObserver* t_blocking_observer = nullptr;
+// The states whose listeners this thread is running, innermost first: frames
+// on the thread's stack, linked through `outer`.
+struct NotifyingFrame {
+  const StateBase* state;
+  const NotifyingFrame* outer;
+};
+thread_local const NotifyingFrame* t_notifying = nullptr;
 
-// The state whose listeners this thread is running (innermost), if any.
-thread_local const StateBase* t_notifying = nullptr;
+bool NotifyingHere(const StateBase* state) {
+  for (const NotifyingFrame* f = t_notifying; f != nullptr; f = f->outer) {
+    if (f->state == state) return true;
+  }
+  return false;
+}
+
+// The innermost RunningScope of this thread.
+thread_local const RunningScope* t_running = nullptr;
+
+bool IsDone(const void* state) {
+  return static_cast<const StateBase*>(state)->done();
+}
 
 }  // namespace
 
@@ -170,9 +182,10 @@ bool StateBase::cancel() {
       default:
         break;
     }
-    if (word_.compare_exchange_weak(w, (w & ~kStatusMask) | kCancelled,
-                                    std::memory_order_acq_rel,
-                                    std::memory_order_acquire)) {
+    // Terminal: every sleeper is woken below, so kWaiters is cleared.
+    if (word_.compare_exchange_weak(
+            w, (w & ~(kStatusMask | kWaiters)) | kCancelled,
+            std::memory_order_acq_rel, std::memory_order_acquire)) {
       break;
     }
   }
@@ -231,9 +244,9 @@ bool StateBase::try_finish() {
   std::uint32_t w = word_.load(std::memory_order_relaxed);
   for (;;) {
     if (IsTerminal(w)) return false;
-    if (word_.compare_exchange_weak(w, (w & ~kStatusMask) | kFinished,
-                                    std::memory_order_acq_rel,
-                                    std::memory_order_relaxed)) {
+    if (word_.compare_exchange_weak(
+            w, (w & ~(kStatusMask | kWaiters)) | kFinished,
+            std::memory_order_acq_rel, std::memory_order_relaxed)) {
       break;
     }
   }
@@ -254,13 +267,20 @@ void StateBase::set_exception(std::exception_ptr e) {
 }
 
 void StateBase::mark_taken() {
-  // Listeners run in the completing thread may still be reading the value
-  // (a waiter is woken before them): wait until they are done, unless this
-  // is that thread (a then() continuation taking the value).
+  // Listeners run by the completing thread may still be reading the value (a
+  // waiter is woken before they run): wait until they have run, unless this
+  // thread is running them (a continuation or callback of this future, or of
+  // a future that one of them completed, takes the value). kListeners is
+  // only ever set on a state that was not done, so the completing thread saw
+  // it and will set kListenersRun.
   std::uint32_t w = word();
-  while ((w & kListeners) && !(w & kListenersRun) && t_notifying != this) {
-    sched_yield();
-    w = word();
+  if ((w & kListeners) != 0 && (w & kListenersRun) == 0 &&
+      !NotifyingHere(this)) {
+    w = word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
+    while ((w & kListenersRun) == 0) {
+      FutexWait(word_, w);
+      w = word();
+    }
   }
   w = word_.fetch_or(kTaken, std::memory_order_acq_rel);
   if (w & kTaken) throw_invalid_state("the result was already moved out");
@@ -271,7 +291,7 @@ void StateBase::notify_done(std::uint32_t old_word) {
   if ((old_word & kListeners) == 0) return;
   Listener* list;
   {
-    absl::MutexLock lock(&mu_);
+    SpinLockHolder lock(&mu_);
     list = head_;
     head_ = tail_ = nullptr;
     listeners_taken_ = true;
@@ -279,19 +299,23 @@ void StateBase::notify_done(std::uint32_t old_word) {
   // A listener may drop the last outside reference (say, a callback that
   // deletes the object owning the Promise): keep the state alive meanwhile.
   ref();
-  const StateBase* outer = std::exchange(t_notifying, this);
+  const NotifyingFrame frame{this, t_notifying};
+  t_notifying = &frame;
   while (list != nullptr) {
     Listener* next = list->next_;
     list->on_done(*this);
     list->dispose();
     list = next;
   }
-  t_notifying = outer;
-  word_.fetch_or(kListenersRun, std::memory_order_release);
+  t_notifying = frame.outer;
+  // A thread moving the value out waits for this (mark_taken).
+  if (word_.fetch_or(kListenersRun, std::memory_order_acq_rel) & kWaiters) {
+    FutexWakeAll(word_);
+  }
   unref();
 }
 
-bool StateBase::prepare_to_block() const {
+bool StateBase::spin_until_done() const {
   if (done()) return true;
   if (MayRunOnSeveralCpus()) {
     const int budget = t_spin_budget;
@@ -314,42 +338,28 @@ bool StateBase::prepare_to_block() const {
     sched_yield();
     if (done()) return true;
   }
-  if (BlockingObserver* observer = t_blocking_observer) {
-    observer->before_blocking(const_cast<StateBase&>(*this));
-  }
-  return done();
+  return false;
 }
 
-void StateBase::wait() const {
-  if (prepare_to_block()) return;
-  std::uint32_t w =
-      word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
+bool StateBase::block_until(const Deadline& deadline) const {
+  if (deadline.infinite() && RunningHere(*this)) ThrowSelfWait(*this);
+  const BlockingWait wait(const_cast<StateBase&>(*this), !deadline.infinite(),
+                          &IsDone);
+  BlockingScope scope(wait);  // may run the task inline, release a GIL...
+  std::uint32_t w = word();
+  if (IsTerminal(w)) return true;
+  w = word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
   while (!IsTerminal(w)) {
-    FutexWait(word_, w, nullptr);
+    FutexWait(word_, w, deadline);
     w = word();
-  }
-}
-
-bool StateBase::wait_until(absl::Time deadline) const {
-  if (done()) return true;
-  if (deadline == absl::InfiniteFuture()) {
-    wait();
-    return true;
-  }
-  // Timeouts run on the monotonic clock (as Python's do): the wall-clock
-  // deadline is converted once, so a clock jump does not stretch the wait.
-  const absl::Duration mono_deadline =
-      MonotonicNow() + (deadline - absl::Now());
-  if (prepare_to_block()) return true;
-  const timespec ts = absl::ToTimespec(mono_deadline);
-  std::uint32_t w =
-      word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
-  while (!IsTerminal(w)) {
-    if (MonotonicNow() >= mono_deadline) return done();
-    FutexWait(word_, w, &ts);
-    w = word();
+    if (!IsTerminal(w) && deadline.passed()) return false;
   }
   return true;
+}
+
+bool StateBase::wait_until(const Deadline& deadline) const {
+  if (spin_until_done()) return true;
+  return block_until(deadline);
 }
 
 void StateBase::wait_for_result(absl::Duration timeout) const {
@@ -359,10 +369,8 @@ void StateBase::wait_for_result(absl::Duration timeout) const {
       throw TimeoutError(absl::StrCat(describe(), " is not done (timeout ",
                                       absl::FormatDuration(timeout), ")"));
     }
-    const absl::Time deadline = timeout == absl::InfiniteDuration()
-                                    ? absl::InfiniteFuture()
-                                    : absl::Now() + timeout;
-    if (!wait_until(deadline)) {
+    // Timeouts run on the monotonic clock (as Python's do), read once here.
+    if (!wait_until(Deadline::After(timeout))) {
       throw TimeoutError(absl::StrCat(describe(), " not done within ",
                                       absl::FormatDuration(timeout)));
     }
@@ -373,9 +381,15 @@ void StateBase::wait_for_result(absl::Duration timeout) const {
 
 bool StateBase::add_listener(Listener* listener) {
   {
-    absl::MutexLock lock(&mu_);
-    const std::uint32_t w =
-        word_.fetch_or(kListeners, std::memory_order_acq_rel);
+    SpinLockHolder lock(&mu_);
+    // Set kListeners only on a state that is not done: the completer then
+    // sees it and runs the list (and sets kListenersRun). On a done state
+    // the listener runs here, and the flag stays clear.
+    std::uint32_t w = word_.load(std::memory_order_acquire);
+    while (!IsTerminal(w) && !word_.compare_exchange_weak(
+                                 w, w | kListeners, std::memory_order_acq_rel,
+                                 std::memory_order_acquire)) {
+    }
     if (!IsTerminal(w)) {
       listener->prev_ = tail_;
       listener->next_ = nullptr;
@@ -394,7 +408,7 @@ bool StateBase::add_listener(Listener* listener) {
 }
 
 bool StateBase::remove_listener(Listener* listener) {
-  absl::MutexLock lock(&mu_);
+  SpinLockHolder lock(&mu_);
   if (listeners_taken_) return false;
   if (listener->prev_ != nullptr) {
     listener->prev_->next_ = listener->next_;
@@ -421,16 +435,25 @@ void report_callback_exception(std::exception_ptr e,
   }
 }
 
-BlockingObserver* CurrentBlockingObserver() noexcept {
-  return t_blocking_observer;
+RunningScope::RunningScope(const StateBase& state) noexcept
+    : state_(&state), outer_(t_running) {
+  t_running = this;
 }
 
-ScopedBlockingObserver::ScopedBlockingObserver(
-    BlockingObserver* observer) noexcept
-    : previous_(std::exchange(t_blocking_observer, observer)) {}
+RunningScope::~RunningScope() { t_running = outer_; }
 
-ScopedBlockingObserver::~ScopedBlockingObserver() {
-  t_blocking_observer = previous_;
+bool RunningHere(const StateBase& state) noexcept {
+  for (const RunningScope* s = t_running; s != nullptr; s = s->outer_) {
+    if (s->state_ == &state) return true;
+  }
+  return false;
+}
+
+void ThrowSelfWait(const StateBase& state) {
+  throw DeadlockError(absl::StrCat(
+      state.describe(),
+      " is the task this thread is running: waiting for its own result "
+      "without a timeout would never end"));
 }
 
 const std::exception_ptr& FallbackBrokenPromise() noexcept {

@@ -21,8 +21,10 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "futures/internal/blocking_observer.h"
+#include "futures/internal/futex.h"
+#include "futures/internal/spin_lock.h"
 
 namespace concurrent {
 
@@ -40,15 +42,19 @@ struct Unit {};
 template <typename T>
 using Stored = std::conditional_t<std::is_void_v<T>, Unit, T>;
 
-// Status word layout: two bits of status and three flags.
+// Status word layout: two bits of status and four flags.
 inline constexpr std::uint32_t kPending = 0;
 inline constexpr std::uint32_t kRunning = 1;
 inline constexpr std::uint32_t kFinished = 2;   // with a value or an exception
 inline constexpr std::uint32_t kCancelled = 3;  // cancelled before it ran
 inline constexpr std::uint32_t kStatusMask = 3;
-// A thread sleeps on the word (futex): completing must wake it.
+// A thread sleeps on the word (futex): completing must wake it. Cleared by
+// the move to a terminal status (which wakes everybody); set again by a
+// thread that waits for kListenersRun.
 inline constexpr std::uint32_t kWaiters = 4;
-// A listener was registered: completing must take the mutex and run them.
+// A listener was registered while the state was not done: completing must
+// take the list and run the listeners. Never set on a done state (a listener
+// added to a done state runs at once), so kListenersRun always follows it.
 inline constexpr std::uint32_t kListeners = 8;
 // The value was moved out (`std::move(future).result()`).
 inline constexpr std::uint32_t kTaken = 16;
@@ -111,23 +117,25 @@ class StateBase {
 
   // Python's Future.set_running_or_notify_cancel(). Throws InvalidStateError
   // if the state is already running or finished.
-  bool set_running_or_notify_cancel();
+  [[nodiscard]] bool set_running_or_notify_cancel();
 
   // Moves a pending state to running and returns true; returns false (and
   // changes nothing) if it is not pending. Executors use it to claim a task
   // exactly once when more than one thread may try to run it.
-  bool try_set_running();
+  [[nodiscard]] bool try_set_running();
 
   // Stores `e` as the outcome. Throws InvalidStateError if already done.
   void set_exception(std::exception_ptr e);
 
-  // Blocks until done.
-  void wait() const;
-  // Blocks until done or `deadline`; returns done().
-  bool wait_until(absl::Time deadline) const;
+  // Blocks until done or `deadline`; returns done(). Spins briefly first,
+  // then tells the thread's BlockingObserver and parks. Throws DeadlockError
+  // if the deadline is infinite and this thread is running the task of this
+  // state (see RunningScope): the wait would never end.
+  bool wait_until(const Deadline& deadline) const;
   // Waits as result()/exception() do: returns at once if done, throws
   // TimeoutError if `timeout` passes first (at once if timeout <= 0), and
-  // throws CancelledError if the state was cancelled.
+  // throws CancelledError if the state was cancelled. Reads the clock once
+  // before it spins.
   void wait_for_result(absl::Duration timeout) const;
 
   // Requires done() and not cancelled: the stored exception, or null.
@@ -161,8 +169,8 @@ class StateBase {
   // false (changing nothing) if it was done meanwhile (cancelled).
   bool try_finish();
   // Sets the kTaken flag, after the completing thread has run the listeners
-  // (which may read the value); throws InvalidStateError if it was already
-  // set.
+  // (which may read the value) unless this thread is running them; throws
+  // InvalidStateError if it was already set.
   void mark_taken();
   // Clears kTaken again (the move out of the value threw).
   void unmark_taken() noexcept {
@@ -175,12 +183,14 @@ class StateBase {
   // Wakes the waiters and runs the listeners after a move to a terminal
   // status; `old_word` is the word before the move.
   void notify_done(std::uint32_t old_word);
-  // Spins, then tells the thread's BlockingObserver. Returns done().
-  bool prepare_to_block() const;
+  // Spins (adaptively), then yields a few times. Returns done().
+  bool spin_until_done() const;
+  // Parks until done or `deadline`; returns done(). Requires: spun already.
+  bool block_until(const Deadline& deadline) const;
 
   mutable std::atomic<std::uint32_t> word_{kPending};
   mutable std::atomic<std::uint32_t> refs_{1};
-  mutable absl::Mutex mu_;  // guards the listener list only
+  mutable SpinLock mu_;  // guards the listener list only
   Listener* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   Listener* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool listeners_taken_ ABSL_GUARDED_BY(mu_) = false;
@@ -241,34 +251,30 @@ class SharedState : public StateBase {
   } storage_;
 };
 
-// A thread may install an observer that is told when it is about to block on
-// a future that is not done (after spinning, before parking). Executors
-// install one in their workers so that a worker waiting on a task of its own
-// pool can run that task inline instead of deadlocking, or report the
-// deadlock. The observer may block, run code, or throw (the exception
-// propagates out of the wait: result(), exception(), wait()).
-class BlockingObserver {
+// Marks, for its lifetime, the calling thread as the one running the task of
+// `state` (executors wrap each task's run in one). A wait without a deadline
+// on such a state from the same thread could never end: it throws
+// DeadlockError instead. Scopes nest (a task run inline by a waiting task).
+class RunningScope {
  public:
-  virtual void before_blocking(StateBase& awaited) = 0;
-
- protected:
-  ~BlockingObserver() = default;
-};
-
-// The calling thread's observer (null by default). Set and reset it with
-// ScopedBlockingObserver.
-BlockingObserver* CurrentBlockingObserver() noexcept;
-
-class ScopedBlockingObserver {
- public:
-  explicit ScopedBlockingObserver(BlockingObserver* observer) noexcept;
-  ~ScopedBlockingObserver();
-  ScopedBlockingObserver(const ScopedBlockingObserver&) = delete;
-  ScopedBlockingObserver& operator=(const ScopedBlockingObserver&) = delete;
+  explicit RunningScope(const StateBase& state) noexcept;
+  ~RunningScope();
+  RunningScope(const RunningScope&) = delete;
+  RunningScope& operator=(const RunningScope&) = delete;
 
  private:
-  BlockingObserver* previous_;
+  friend bool RunningHere(const StateBase& state) noexcept;
+  const StateBase* const state_;
+  const RunningScope* const outer_;
 };
+
+// Whether the calling thread is running the task of `state` (in a
+// RunningScope).
+bool RunningHere(const StateBase& state) noexcept;
+
+// The DeadlockError of a thread waiting without a deadline on `state`, the
+// task it is itself running.
+[[noreturn]] void ThrowSelfWait(const StateBase& state);
 
 // A BrokenPromise made at start-up, for when making one fails (bad_alloc):
 // a future must never stay pending because its producer is gone.
@@ -280,8 +286,6 @@ void BreakPromise(StateBase& state, const char* why) noexcept;
 
 // Throws InvalidStateError for a method called on an invalid handle.
 [[noreturn]] void ThrowInvalidHandle();
-
-[[noreturn]] void ThrowInvalidHandle();  // below
 
 // An owning reference to a state (`S` is StateBase or SharedState<T>): the
 // reference-counting core of Future<T> and AnyFuture. Null when the handle is

@@ -352,8 +352,11 @@ bool PoolCore::send_direct_locked(int w, RemoteTaskNode* task,
     if (!frame.too_large()) throw;
     // Too large for the spill area: that future fails, as when a queued
     // task turns out too large.
+    if (!task->state().try_set_running()) {
+      done.cancel.push_back(task);  // (nobody could cancel it yet)
+      return true;
+    }
     task->claimed = true;
-    task->state().try_set_running();
     done.fail_claimed.emplace_back(task, std::current_exception());
     return true;
   }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 namespace concurrent {
 namespace testing {
@@ -41,6 +42,14 @@ int Touch(std::string path) {
   return 1;
 }
 void TouchVoid(std::string path) { Touch(std::move(path)); }
+
+int GatedTouch(std::pair<std::string, std::string> gate_and_path) {
+  const std::string& gate = gate_and_path.first;
+  for (int i = 0; i < 30'000 && !gate.empty() && !Exists(gate); ++i) {
+    usleep(1000);
+  }
+  return Touch(std::move(gate_and_path.second));
+}
 
 std::string TempPath(const std::string& name) {
   static std::atomic<int> counter{0};

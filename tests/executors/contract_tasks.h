@@ -11,6 +11,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace concurrent {
 namespace testing {
@@ -40,6 +41,9 @@ int FailAtFive(int x);
 // Creates the file `path`; returns 1.
 int Touch(std::string path);
 void TouchVoid(std::string path);
+// Waits (at most 30 s) until the file `gate` exists, unless `gate` is empty;
+// then creates the file `path`; returns 1.
+int GatedTouch(std::pair<std::string, std::string> gate_and_path);
 
 // A unique path in the test's temporary directory, not created.
 std::string TempPath(const std::string& name);

@@ -31,6 +31,7 @@
 #include "executors/executor.h"
 #include "futures/errors.h"
 #include "futures/future.h"
+#include "futures/promise.h"
 #include "gtest/gtest.h"
 #include "tests/executors/contract_tasks.h"
 #include "tests/executors/executor_test_support.h"
@@ -291,6 +292,74 @@ TYPED_TEST_P(ExecutorContractTest, ThenOnAShutDownExecutorFailsTheResult) {
   }
 }
 
+// Issue 9: a then(executor, fn) continuation that shutdown(cancel_futures)
+// cancels fails with CancelledError, as any cancelled task does (it was
+// BrokenPromise: the continuation's promise died with its task).
+TYPED_TEST_P(ExecutorContractTest,
+             ContinuationCancelledByShutdownIsCancelled) {
+  if (!TestFixture::Traits::kCanHold) {
+    GTEST_SKIP() << "this executor runs tasks inside submit()";
+  }
+  if constexpr (!TestFixture::kRunsClosures) {
+    GTEST_SKIP() << "then() runs a closure: not on this executor";
+  } else {
+    bool ran = false;
+    Future<int> g;
+    {
+      typename TestFixture::Traits::Hold hold(this->executor());
+      Future<int> f = this->executor().submit([] { return 1; });
+      g = f.then(this->executor(), [&ran](int v) {
+        ran = true;
+        return v + 1;
+      });
+      this->executor().shutdown(/*wait=*/false, /*cancel_futures=*/true);
+      hold.release();
+    }
+    this->executor().shutdown(/*wait=*/true);
+    EXPECT_THROW(g.result(), CancelledError);
+    EXPECT_FALSE(ran);
+  }
+}
+
+TYPED_TEST_P(ExecutorContractTest,
+             ContinuationQueuedThenCancelledIsCancelled) {
+  if (!TestFixture::Traits::kCanHold) {
+    GTEST_SKIP() << "this executor runs tasks inside submit()";
+  }
+  if constexpr (!TestFixture::kRunsClosures) {
+    GTEST_SKIP() << "then() runs a closure: not on this executor";
+  } else {
+    Promise<int> p;
+    Future<int> g =
+        p.get_future().then(this->executor(), [](int v) { return v + 1; });
+    {
+      typename TestFixture::Traits::Hold hold(this->executor());
+      p.set_result(1);  // queues the continuation behind the hold
+      this->executor().shutdown(/*wait=*/false, /*cancel_futures=*/true);
+      hold.release();
+    }
+    this->executor().shutdown(/*wait=*/true);
+    EXPECT_THROW(g.result(), CancelledError);
+  }
+}
+
+TYPED_TEST_P(ExecutorContractTest, ContinuationsChainOnTheExecutor) {
+  if constexpr (!TestFixture::kRunsClosures) {
+    GTEST_SKIP() << "then() runs a closure: not on this executor";
+  } else {
+    typename TestFixture::Traits::DriveOnWait drive(this->executor());
+    Future<std::string> g =
+        this->executor()
+            .submit([] { return 6; })
+            .then(this->executor(), [](int v) { return v * 7; })
+            .then(this->executor(), [](const Future<int>& f) {
+              return std::to_string(f.result());
+            });
+    this->drive();
+    EXPECT_EQ(g.result(), "42");
+  }
+}
+
 TYPED_TEST_P(ExecutorContractTest, MapYieldsResultsInInputOrder) {
   typename TestFixture::Traits::DriveOnWait drive(this->executor());
   std::vector<int> inputs;
@@ -393,10 +462,9 @@ TYPED_TEST_P(ExecutorContractTest, MapBuffersizeBoundsInFlightItems) {
   EXPECT_EQ(yielded, 50u);
 }
 
-TYPED_TEST_P(ExecutorContractTest, DroppingAMapCancelsItsPendingTasks) {
-  if (!TestFixture::Traits::kCanHold) {
-    GTEST_SKIP() << "this executor runs tasks inside submit()";
-  }
+// Issue 9: as CPython's, a map() whose result is dropped without being
+// iterated runs every task (it cancelled them all).
+TYPED_TEST_P(ExecutorContractTest, DroppingAnUnstartedMapRunsItsTasks) {
   std::vector<std::string> paths;
   for (int i = 0; i < 10; ++i) {
     paths.push_back(contract_test::TempPath("dropped"));
@@ -406,10 +474,40 @@ TYPED_TEST_P(ExecutorContractTest, DroppingAMapCancelsItsPendingTasks) {
     { auto results = this->executor().map(contract::Touch, paths); }
     hold.release();
   }
-  this->executor().shutdown(/*wait=*/true);
+  this->executor().shutdown(/*wait=*/true);  // runs what is still queued
   for (const std::string& path : paths) {
-    EXPECT_FALSE(contract_test::Exists(path)) << path;
+    EXPECT_TRUE(contract_test::Exists(path)) << path;
   }
+}
+
+// Once iteration has begun, abandoning the range cancels the tasks that have
+// not started (CPython's iterator does this when it is closed). Item 0 runs
+// at once; the others wait for a gate that opens after the range is gone.
+// 200 items: more than a process pool queues ahead in its workers (CPython's
+// too queues a few calls ahead that cancel() can no longer reach).
+TYPED_TEST_P(ExecutorContractTest, AbandoningAStartedMapCancelsTheRest) {
+  if (!TestFixture::Traits::kCanHold) {
+    GTEST_SKIP() << "this executor runs tasks inside submit()";
+  }
+  typename TestFixture::Traits::DriveOnWait drive(this->executor());
+  constexpr int kItems = 200;
+  const std::string gate = contract_test::TempPath("gate");
+  std::vector<std::pair<std::string, std::string>> items;
+  for (int i = 0; i < kItems; ++i) {
+    items.emplace_back(i == 0 ? "" : gate,
+                       contract_test::TempPath("abandoned"));
+  }
+  {
+    auto results = this->executor().map(contract::GatedTouch, items);
+    EXPECT_EQ(*results.begin(), 1);
+  }  // abandoned after one result
+  contract::Touch(gate);
+  this->executor().shutdown(/*wait=*/true);
+  int ran = 0;
+  for (const auto& [unused, path] : items) ran += contract_test::Exists(path);
+  // Item 0, and at most the items that workers had started by then.
+  EXPECT_TRUE(contract_test::Exists(items[0].second));
+  EXPECT_LT(ran, kItems);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(
@@ -423,7 +521,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     ThenOnAShutDownExecutorFailsTheResult, MapYieldsResultsInInputOrder,
     MapWithChunksKeepsOrder, MapOfNothingIsEmpty, MapRethrowsAtTheFailingItem,
     MapRejectsBadOptions, MapTimeoutIsMeasuredFromTheCall,
-    MapBuffersizeBoundsInFlightItems, DroppingAMapCancelsItsPendingTasks);
+    MapBuffersizeBoundsInFlightItems, ContinuationCancelledByShutdownIsCancelled,
+    ContinuationQueuedThenCancelledIsCancelled, ContinuationsChainOnTheExecutor,
+    DroppingAnUnstartedMapRunsItsTasks, AbandoningAStartedMapCancelsTheRest);
 
 }  // namespace testing
 }  // namespace concurrent

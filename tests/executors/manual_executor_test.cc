@@ -3,13 +3,16 @@
 #include "executors/manual_executor.h"
 
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "executors/inline_executor.h"
 #include "futures/errors.h"
 #include "futures/future.h"
 #include "gtest/gtest.h"
+#include "tests/support/watchdog.h"
 
 namespace concurrent {
 namespace {
@@ -91,6 +94,51 @@ TEST(InlineExecutorTest, RunsInTheCallerBeforeSubmitReturns) {
   Future<void> f = executor.submit([&] { ++ran; });
   EXPECT_TRUE(f.done());
   EXPECT_EQ(ran, 1);
+}
+
+// Issue 9, defect 2: a done callback of a task cancelled by
+// shutdown(wait = true, cancel_futures = true) that destroys the executor
+// made shutdown use it afterwards (it hung on a destroyed mutex).
+TEST(ManualExecutorTest, CallbackOfACancelledTaskMayDestroyTheExecutor) {
+  testing::FinishesWithin(absl::Seconds(30), "shutdown that destroys", [] {
+    auto* manual = new ManualExecutor;
+    Future<int> queued = manual->submit([] { return 1; });
+    queued.add_done_callback([&](const Future<int>&) { delete manual; });
+    manual->shutdown(/*wait=*/true, /*cancel_futures=*/true);
+    EXPECT_TRUE(queued.cancelled());
+  });
+}
+
+// ... and a task run by shutdown(wait = true) (or run_all()) may destroy it.
+TEST(ManualExecutorTest, TaskRunByShutdownMayDestroyTheExecutor) {
+  testing::FinishesWithin(absl::Seconds(30), "shutdown that destroys", [] {
+    auto* manual = new ManualExecutor;
+    Future<void> killer = manual->submit([&] { delete manual; });
+    manual->shutdown(/*wait=*/true);
+    EXPECT_TRUE(killer.done());
+  });
+}
+
+// Issue 9, defect 6, for the manual executor: shutdown(wait = true) must not
+// return while another thread's shutdown(cancel_futures = true) cancels.
+TEST(ManualExecutorTest, ShutdownWaitsForAConcurrentCancellation) {
+  ManualExecutor manual;
+  absl::Notification cancelling, waited;
+  Future<int> first = manual.submit([] { return 1; });
+  Future<int> second = manual.submit([] { return 2; });
+  first.add_done_callback([&](const Future<int>&) {
+    cancelling.Notify();
+    waited.WaitForNotificationWithTimeout(absl::Seconds(1));
+  });
+  std::thread canceller(
+      [&] { manual.shutdown(/*wait=*/false, /*cancel_futures=*/true); });
+  cancelling.WaitForNotification();
+  manual.shutdown(/*wait=*/true);
+  const bool second_done = second.done();
+  waited.Notify();
+  canceller.join();
+  EXPECT_TRUE(second_done);
+  EXPECT_TRUE(second.cancelled());
 }
 
 }  // namespace

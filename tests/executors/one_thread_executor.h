@@ -32,12 +32,17 @@ class OneThreadExecutor final : public Executor {
       absl::MutexLock lock(&mu_);
       stopped_ = true;
       if (cancel_futures) cancelled = std::move(queue_);
+      ready_.SignalAll();
     }
-    cancelled.cancel_all();  // outside the lock: callbacks run here
     if (wait) {
       absl::MutexLock lock(&join_mu_);
       if (thread_.joinable()) thread_.join();
     }
+    // Last, outside every lock: the futures' done callbacks run here, and
+    // one of them may destroy this executor. (Simpler than the thread pool,
+    // which cancels before it joins, keeping its state alive with a
+    // shared_ptr.)
+    cancelled.cancel_all();
   }
 
  private:
@@ -47,6 +52,7 @@ class OneThreadExecutor final : public Executor {
       throw ExecutorShutdownError("OneThreadExecutor was shut down");
     }
     queue_.push_back(task);
+    ready_.Signal();
   }
 
   void loop() {
@@ -54,7 +60,7 @@ class OneThreadExecutor final : public Executor {
       TaskNode* task;
       {
         absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(this, &OneThreadExecutor::ready));
+        while (!stopped_ && queue_.empty()) ready_.Wait(&mu_);
         task = queue_.pop_front();
         if (task == nullptr) return;  // stopped and drained
       }
@@ -62,11 +68,8 @@ class OneThreadExecutor final : public Executor {
     }
   }
 
-  bool ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopped_ || !queue_.empty();
-  }
-
   absl::Mutex mu_;
+  absl::CondVar ready_;
   TaskQueue queue_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex join_mu_;

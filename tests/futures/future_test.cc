@@ -16,6 +16,7 @@
 #include "futures/errors.h"
 #include "futures/promise.h"
 #include "gtest/gtest.h"
+#include "tests/support/watchdog.h"
 
 namespace concurrent {
 namespace {
@@ -157,9 +158,9 @@ TEST(PromiseTest, CompletingTwiceIsInvalidState) {
 TEST(PromiseTest, SetRunningTwiceIsInvalidState) {
   Promise<int> p;
   EXPECT_TRUE(p.set_running_or_notify_cancel());
-  EXPECT_THROW(p.set_running_or_notify_cancel(), InvalidStateError);
+  EXPECT_THROW((void)p.set_running_or_notify_cancel(), InvalidStateError);
   p.set_result(3);
-  EXPECT_THROW(p.set_running_or_notify_cancel(), InvalidStateError);
+  EXPECT_THROW((void)p.set_running_or_notify_cancel(), InvalidStateError);
 }
 
 TEST(PromiseTest, NullExceptionIsRejected) {
@@ -456,11 +457,11 @@ TEST(CallbackTest, ThrowingCallbackOnDoneFutureIsReportedToo) {
 
 TEST(CallbackTest, DefaultHandlerPrintsOneLineOnStderr) {
   Promise<int> p;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   p.get_future().add_done_callback(
       [](const Future<int>&) { throw TaskError("visible"); });
   p.set_result(1);
-  const std::string err = testing::internal::GetCapturedStderr();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("exception in a done callback of future@"),
             std::string::npos)
       << err;
@@ -508,14 +509,22 @@ TEST(CallbackTest, CallbacksOfAnUncompletedDroppedFutureAreFreed) {
 // ---------------------------------------------------------------------------
 // The blocking observer hook (executors use it).
 
+// Records what it is told; completes the promise when told a thread blocks.
 class CompletingObserver final : public internal::BlockingObserver {
  public:
   explicit CompletingObserver(Promise<int>* p) : p_(p) {}
-  void before_blocking(internal::StateBase&) override {
-    ++calls;
-    p_->set_result(11);
+  void before_blocking(const internal::BlockingWait& wait) override {
+    log.push_back(std::string("before ") +
+                  (wait.timed() ? "timed" : "untimed") +
+                  (wait.awaited() != nullptr ? " one" : " several") +
+                  (wait.satisfied() ? " satisfied" : " pending"));
+    if (p_ != nullptr) p_->set_result(11);
   }
-  int calls = 0;
+  void after_blocking(const internal::BlockingWait& wait) noexcept override {
+    log.push_back(std::string("after") +
+                  (wait.satisfied() ? " satisfied" : " pending"));
+  }
+  std::vector<std::string> log;
 
  private:
   Promise<int>* p_;
@@ -528,14 +537,39 @@ TEST(BlockingObserverTest, RunsBeforeParkingAndMayCompleteTheFuture) {
     internal::ScopedBlockingObserver scope(&observer);
     EXPECT_EQ(p.get_future().result(), 11);
   }
-  EXPECT_EQ(observer.calls, 1);
+  EXPECT_EQ(observer.log,
+            (std::vector<std::string>{"before untimed one pending",
+                                      "after satisfied"}));
   EXPECT_EQ(internal::CurrentBlockingObserver(), nullptr);
+}
+
+TEST(BlockingObserverTest, IsToldAfterATimedWaitTimesOut) {
+  Promise<int> p;
+  CompletingObserver observer(nullptr);
+  internal::ScopedBlockingObserver scope(&observer);
+  EXPECT_THROW(p.get_future().result(absl::Milliseconds(1)), TimeoutError);
+  EXPECT_EQ(observer.log, (std::vector<std::string>{"before timed one pending",
+                                                    "after pending"}));
+}
+
+TEST(BlockingObserverTest, IsNotToldWhenNothingBlocks) {
+  Promise<int> p;
+  p.set_result(1);
+  CompletingObserver observer(nullptr);
+  internal::ScopedBlockingObserver scope(&observer);
+  EXPECT_EQ(p.get_future().result(), 1);
+  EXPECT_THROW(Promise<int>().get_future().result(absl::ZeroDuration()),
+               TimeoutError);
+  EXPECT_TRUE(observer.log.empty());
 }
 
 class ThrowingObserver final : public internal::BlockingObserver {
  public:
-  void before_blocking(internal::StateBase&) override {
+  void before_blocking(const internal::BlockingWait&) override {
     throw InvalidStateError("would deadlock");
+  }
+  void after_blocking(const internal::BlockingWait&) noexcept override {
+    ADD_FAILURE() << "after_blocking() without a before_blocking()";
   }
 };
 
@@ -546,6 +580,19 @@ TEST(BlockingObserverTest, ObserverMayRefuseToBlock) {
   EXPECT_THROW(p.get_future().result(), InvalidStateError);
   p.set_result(1);
   EXPECT_EQ(p.get_future().result(), 1);  // done: the observer is not asked
+}
+
+// A task waiting (without a timeout) for its own result would never end.
+TEST(BlockingObserverTest, WaitingOnTheStateThisThreadRunsIsADeadlock) {
+  Promise<int> p;
+  Future<int> f = p.get_future();
+  {
+    internal::RunningScope running(*internal::FutureAccess::state(f));
+    EXPECT_THROW(f.result(), DeadlockError);
+    EXPECT_THROW(f.result(absl::Milliseconds(1)), TimeoutError);
+  }
+  p.set_result(1);
+  EXPECT_EQ(f.result(), 1);
 }
 
 TEST(BlockingObserverTest, TrySetRunningClaimsOnce) {
@@ -559,6 +606,58 @@ TEST(BlockingObserverTest, TrySetRunningClaimsOnce) {
   q.get_future().cancel();
   EXPECT_FALSE(
       internal::FutureAccess::state(q.get_future())->try_set_running());
+}
+
+// ---------------------------------------------------------------------------
+// Moving the value out after listeners ran (issue 9, defect 1: the move waited
+// for a "listeners have run" flag that nobody would ever set).
+
+TEST(MoveOutTest, ThenTakingTheValueOfADoneFutureReturns) {
+  testing::FinishesWithin(
+      absl::Seconds(30), "then(fn(T&&)) on a done future", [] {
+        Promise<std::unique_ptr<int>> p;
+        Future<std::unique_ptr<int>> f = p.get_future();
+        p.set_result(std::make_unique<int>(5));
+        Future<int> g = f.then([](std::unique_ptr<int> v) { return *v + 1; });
+        EXPECT_EQ(g.result(), 6);
+      });
+}
+
+TEST(MoveOutTest, MoveInACallbackChainFiredByTheSameFutureReturns) {
+  testing::FinishesWithin(
+      absl::Seconds(30), "std::move(f).result() in a chain fired by f", [] {
+        Promise<std::unique_ptr<int>> pa;
+        Future<std::unique_ptr<int>> a = pa.get_future();
+        Promise<int> pb;
+        Future<int> b = pb.get_future();
+        int got = 0;
+        // a's callback completes b; b's callback moves a's value out, while
+        // this thread is still running a's callbacks.
+        a.add_done_callback(
+            [&pb](const Future<std::unique_ptr<int>>&) { pb.set_result(1); });
+        b.add_done_callback([&got, a](const Future<int>&) {
+          got = *a.result();  // reads
+        });
+        b.add_done_callback([&got, a](const Future<int>&) {
+          got += *std::move(Future<std::unique_ptr<int>>(a)).result();
+        });
+        pa.set_result(std::make_unique<int>(7));
+        EXPECT_EQ(got, 14);
+      });
+}
+
+TEST(MoveOutTest, MoveAfterAListenerWasAddedToADoneFutureReturns) {
+  // A done future whose listener list was touched after completion (a wait
+  // that lost the race with completion does this): the move must not wait.
+  testing::FinishesWithin(absl::Seconds(30), "move after a late listener", [] {
+    Promise<std::unique_ptr<int>> p;
+    Future<std::unique_ptr<int>> f = p.get_future();
+    p.set_result(std::make_unique<int>(3));
+    Future<int> g =
+        f.then([](const Future<std::unique_ptr<int>>&) { return 0; });
+    EXPECT_EQ(g.result(), 0);
+    EXPECT_EQ(*std::move(f).result(), 3);
+  });
 }
 
 }  // namespace

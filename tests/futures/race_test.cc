@@ -15,6 +15,7 @@
 #include "futures/promise.h"
 #include "futures/wait.h"
 #include "gtest/gtest.h"
+#include "tests/support/watchdog.h"
 
 namespace concurrent {
 namespace {
@@ -221,6 +222,35 @@ TEST(RaceTest, HandlesCopiedAndDroppedAcrossThreads) {
     finisher.join();
     EXPECT_EQ(f.result(), 1);
   }
+}
+
+TEST(RaceTest, MoveOutAfterAWaitThatRacedWithCompletion) {
+  // wait() and as_completed() register listeners; one that loses the race with
+  // completion finds the future done. A later move of the value must not wait
+  // for listeners (issue 9, defect 1: it spun forever).
+  testing::FinishesWithin(absl::Seconds(60), "moves after racing waits", [] {
+    for (int round = 0; round < kRounds; ++round) {
+      for (bool use_as_completed : {false, true}) {
+        Promise<std::unique_ptr<int>> p;
+        Future<std::unique_ptr<int>> f = p.get_future();
+        StartLine start(2);
+        std::thread completer([&] {
+          start.arrive_and_wait();
+          p.set_result(std::make_unique<int>(round));
+        });
+        start.arrive_and_wait();
+        if (use_as_completed) {
+          for (const auto& done : as_completed(std::vector{f})) {
+            EXPECT_TRUE(done.done());
+          }
+        } else {
+          wait(std::vector{f});
+        }
+        completer.join();
+        EXPECT_EQ(*std::move(f).result(), round);
+      }
+    }
+  });
 }
 
 }  // namespace

@@ -251,5 +251,26 @@ TEST(ThenOnExecutorTest, DroppedTaskBreaksThePromise) {
   EXPECT_THROW(g.result(), BrokenPromise);
 }
 
+TEST(ThenOnExecutorTest, ValueContinuationOfAFailedSourceNeedsNoExecutor) {
+  CrankExecutor ex;
+  Promise<int> p;
+  Future<int> g = p.get_future().then(ex, [](int v) { return v; });
+  p.set_exception(std::make_exception_ptr(TaskError("upstream")));
+  EXPECT_TRUE(g.done());  // forwarded at once; nothing was submitted
+  EXPECT_EQ(ex.run_all(), 0);
+  EXPECT_THROW(g.result(), TaskError);
+}
+
+TEST(ThenOnExecutorTest, FutureFormContinuationOfAFailedSourceRunsThere) {
+  CrankExecutor ex;
+  Promise<int> p;
+  Future<bool> g = p.get_future().then(
+      ex, [](const Future<int>& f) { return f.exception() != nullptr; });
+  p.set_exception(std::make_exception_ptr(TaskError("upstream")));
+  EXPECT_FALSE(g.done());
+  EXPECT_EQ(ex.run_all(), 1);
+  EXPECT_TRUE(g.result());
+}
+
 }  // namespace
 }  // namespace concurrent

@@ -260,9 +260,8 @@ TEST(AsCompletedTest, TimeoutThrowsWithFuturesOutstanding) {
     }
     FAIL() << "no TimeoutError";
   } catch (const TimeoutError& e) {
-    EXPECT_NE(std::string(e.what()).find("2 of 3 futures unfinished"),
-              std::string::npos)
-        << e.what();
+    // CPython's message, word for word.
+    EXPECT_STREQ(e.what(), "2 (of 3) futures unfinished");
   }
   EXPECT_EQ(yielded, 1);
 }
@@ -319,49 +318,52 @@ TEST(AsCompletedTest, AbandonedIterationReleasesListeners) {
 }
 
 // ---------------------------------------------------------------------------
-// The blocking observer (an executor's worker runs its own tasks inline).
+// The blocking observer: told once before the thread sleeps, once after (a GIL
+// is released there); wait() and as_completed() never ask it to run one
+// particular future.
 
-// Completes promise i when asked about its future, as a worker that runs a
-// queued task inline would.
-class RunInlineObserver final : public internal::BlockingObserver {
+// Completes every promise when told that the thread is about to block.
+class CompleteAllObserver final : public internal::BlockingObserver {
  public:
-  explicit RunInlineObserver(Batch* b) : b_(b) {}
-  void before_blocking(internal::StateBase& s) override {
-    for (std::size_t i = 0; i < b_->futures.size(); ++i) {
-      if (internal::FutureAccess::state(b_->futures[i]) == &s) {
-        b_->promises[i].set_result(static_cast<int>(i));
-        ++asked;
-      }
+  explicit CompleteAllObserver(Batch* b) : b_(b) {}
+  void before_blocking(const internal::BlockingWait& wait) override {
+    ++before;
+    several = wait.awaited() == nullptr;
+    satisfied_before = wait.satisfied();
+    for (std::size_t i = 0; i < b_->promises.size(); ++i) {
+      if (!b_->futures[i].done()) b_->promises[i].set_result(int(i));
     }
   }
-  int asked = 0;
+  void after_blocking(const internal::BlockingWait& wait) noexcept override {
+    ++after;
+    satisfied_after = wait.satisfied();
+  }
+  int before = 0;
+  int after = 0;
+  bool several = false;
+  bool satisfied_before = true;
+  bool satisfied_after = false;
 
  private:
   Batch* b_;
 };
 
-TEST(WaitObserverTest, WaitLetsTheObserverRunPendingFutures) {
+TEST(WaitObserverTest, WaitTellsTheObserverOnceBeforeAndOnceAfter) {
   Batch b(3);
-  RunInlineObserver observer(&b);
+  CompleteAllObserver observer(&b);
   internal::ScopedBlockingObserver scope(&observer);
   auto [done, not_done] = wait(b.futures);
   EXPECT_EQ(done.size(), 3u);
-  EXPECT_EQ(observer.asked, 3);
+  EXPECT_EQ(observer.before, 1);
+  EXPECT_EQ(observer.after, 1);
+  EXPECT_TRUE(observer.several);
+  EXPECT_FALSE(observer.satisfied_before);
+  EXPECT_TRUE(observer.satisfied_after);
 }
 
-TEST(WaitObserverTest, FirstCompletedAsksOnlyUntilSatisfied) {
+TEST(WaitObserverTest, AsCompletedTellsTheObserverWhenItWouldBlock) {
   Batch b(3);
-  RunInlineObserver observer(&b);
-  internal::ScopedBlockingObserver scope(&observer);
-  auto [done, not_done] =
-      wait(b.futures, absl::InfiniteDuration(), ReturnWhen::kFirstCompleted);
-  EXPECT_EQ(done.size(), 1u);
-  EXPECT_EQ(observer.asked, 1);
-}
-
-TEST(WaitObserverTest, AsCompletedLetsTheObserverRunPendingFutures) {
-  Batch b(3);
-  RunInlineObserver observer(&b);
+  CompleteAllObserver observer(&b);
   internal::ScopedBlockingObserver scope(&observer);
   int n = 0;
   for (const Future<int>& f : as_completed(b.futures)) {
@@ -369,13 +371,17 @@ TEST(WaitObserverTest, AsCompletedLetsTheObserverRunPendingFutures) {
     ++n;
   }
   EXPECT_EQ(n, 3);
+  EXPECT_EQ(observer.before, 1);  // the first next() blocked; then all ready
+  EXPECT_EQ(observer.after, 1);
+  EXPECT_TRUE(observer.several);
 }
 
 class RefusingObserver final : public internal::BlockingObserver {
  public:
-  void before_blocking(internal::StateBase&) override {
+  void before_blocking(const internal::BlockingWait&) override {
     throw InvalidStateError("would deadlock");
   }
+  void after_blocking(const internal::BlockingWait&) noexcept override {}
 };
 
 TEST(WaitObserverTest, ObserverMayRefuseToBlock) {
@@ -386,6 +392,26 @@ TEST(WaitObserverTest, ObserverMayRefuseToBlock) {
   EXPECT_THROW(as_completed(b.futures).begin(), InvalidStateError);
   b.promises[0].set_result(1);
   EXPECT_EQ(wait(b.futures).done.size(), 1u);  // nothing pending: not asked
+}
+
+TEST(WaitTest, WaitForTasksThisThreadRunsIsADeadlockOnlyWithoutATimeout) {
+  Batch b(2);
+  internal::RunningScope running(*internal::FutureAccess::state(b.futures[0]));
+  EXPECT_THROW(wait(b.futures), DeadlockError);  // needs b.futures[0]
+  EXPECT_THROW(wait(std::vector{b.futures[0]}, absl::InfiniteDuration(),
+                    ReturnWhen::kFirstCompleted),
+               DeadlockError);
+  EXPECT_EQ(wait(b.futures, absl::Milliseconds(1)).not_done.size(), 2u);
+  b.promises[1].set_result(1);
+  EXPECT_EQ(
+      wait(b.futures, absl::InfiniteDuration(), ReturnWhen::kFirstCompleted)
+          .done.size(),
+      1u);
+  auto completed = as_completed(b.futures);
+  auto it = completed.begin();
+  EXPECT_EQ(*it, b.futures[1]);
+  EXPECT_THROW(++it, DeadlockError);  // only the running one is left
+  b.promises[0].set_result(0);
 }
 
 // ---------------------------------------------------------------------------

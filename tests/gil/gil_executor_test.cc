@@ -3,6 +3,7 @@
 // blocking calls. No sleeps for synchronisation, no timing assertions.
 
 #include <atomic>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -12,6 +13,7 @@
 #include "futures/wait.h"
 #include "gil/gil.h"
 #include "gtest/gtest.h"
+#include "tests/support/watchdog.h"
 
 namespace concurrent {
 namespace {
@@ -129,6 +131,58 @@ TEST(GilExecutorTest, TaskRunInlineByAWaitingWorkerHoldsTheGil) {
   });
   EXPECT_TRUE(held_wait.result());
 }
+
+// Issue 9, defect 4: a task holding the GIL that waits on a future must let go
+// of the GIL while it is blocked, as CPython's Future.result() does: here the
+// awaited task is running and needs the GIL back to finish. Both used to block
+// forever. Each way of waiting is tried: result(), exception(), wait(),
+// as_completed() and a when_all() future.
+class GilWaitTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GilWaitTest, WaitingTaskReleasesTheGilWhileBlocked) {
+  const std::string how = GetParam();
+  testing::FinishesWithin(
+      absl::Seconds(30), "a GIL-holding wait (" + how + ")", [&] {
+        Gil gil;
+        ThreadPoolExecutor pool(
+            {.max_workers = 2, .around_task = hold_gil(gil)});
+        absl::Notification b_started, b_gate;
+        // B runs, releases the GIL around a blocking call, and needs it back.
+        Future<int> b = pool.submit([&] {
+          b_started.Notify();
+          without_gil([&] { b_gate.WaitForNotification(); });
+          return 7;
+        });
+        b_started.WaitForNotification();
+        // A takes the GIL, lets B go on and waits for B while holding the GIL.
+        Future<bool> a = pool.submit([&] {
+          b_gate.Notify();
+          if (how == "result") {
+            if (b.result() != 7) return false;
+          } else if (how == "exception") {
+            if (b.exception() != nullptr) return false;
+          } else if (how == "wait") {
+            if (wait(std::vector{b}).done.size() != 1) return false;
+          } else if (how == "as_completed") {
+            for (const Future<int>& f : as_completed(std::vector{b})) {
+              if (!f.done()) return false;
+            }
+          } else if (how == "when_all") {
+            if (when_all(std::vector{b}).result().size() != 1) return false;
+          } else if (how == "result(timeout)") {
+            if (b.result(absl::Seconds(20)) != 7) return false;
+          }
+          return gil.held_by_current_thread();  // taken back after the wait
+        });
+        EXPECT_TRUE(a.result());
+        EXPECT_EQ(b.result(), 7);
+      });
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryWait, GilWaitTest,
+                         ::testing::Values("result", "exception", "wait",
+                                           "as_completed", "when_all",
+                                           "result(timeout)"));
 
 }  // namespace
 }  // namespace concurrent
