@@ -295,8 +295,7 @@ TYPED_TEST_P(ExecutorContractTest, ThenOnAShutDownExecutorFailsTheResult) {
 // Issue 9: a then(executor, fn) continuation that shutdown(cancel_futures)
 // cancels fails with CancelledError, as any cancelled task does (it was
 // BrokenPromise: the continuation's promise died with its task).
-TYPED_TEST_P(ExecutorContractTest,
-             ContinuationCancelledByShutdownIsCancelled) {
+TYPED_TEST_P(ExecutorContractTest, ContinuationCancelledByShutdownIsCancelled) {
   if (!TestFixture::Traits::kCanHold) {
     GTEST_SKIP() << "this executor runs tasks inside submit()";
   }
@@ -321,8 +320,7 @@ TYPED_TEST_P(ExecutorContractTest,
   }
 }
 
-TYPED_TEST_P(ExecutorContractTest,
-             ContinuationQueuedThenCancelledIsCancelled) {
+TYPED_TEST_P(ExecutorContractTest, ContinuationQueuedThenCancelledIsCancelled) {
   if (!TestFixture::Traits::kCanHold) {
     GTEST_SKIP() << "this executor runs tasks inside submit()";
   }
@@ -521,7 +519,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ThenOnAShutDownExecutorFailsTheResult, MapYieldsResultsInInputOrder,
     MapWithChunksKeepsOrder, MapOfNothingIsEmpty, MapRethrowsAtTheFailingItem,
     MapRejectsBadOptions, MapTimeoutIsMeasuredFromTheCall,
-    MapBuffersizeBoundsInFlightItems, ContinuationCancelledByShutdownIsCancelled,
+    MapBuffersizeBoundsInFlightItems,
+    ContinuationCancelledByShutdownIsCancelled,
     ContinuationQueuedThenCancelledIsCancelled, ContinuationsChainOnTheExecutor,
     DroppingAnUnstartedMapRunsItsTasks, AbandoningAStartedMapCancelsTheRest);
 
