@@ -7,6 +7,8 @@
 //   * CpuBound: 16 CPU-bound tasks (~10 ms each) on 1 and on 2 worker ranks,
 //     against the ceiling: the same tasks in 1 and 2 bare processes forked
 //     from the master (no MPI, no codec) in the same run.
+// Each workload also runs over ProcessPoolExecutor with the same worker
+// counts in the same run (<workload>/process_pool), the peer on one machine.
 // benchmarks/mpi.sh runs it, then mpi4py.futures.MPICommExecutor on the
 // same workloads (benchmarks/python/mpi4py_futures.py), and prints medians
 // and ratios:
@@ -19,11 +21,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <type_traits>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "futures/future.h"
 #include "ipc/mpi/mpi_comm_executor.h"
+#include "ipc/process_pool_executor.h"
 #include "ipc/task_registry.h"
 
 namespace {
@@ -52,20 +56,38 @@ constexpr int kTasks = 20'000;
 constexpr int kCpuTasks = 16;
 constexpr std::int64_t kCpuTaskSize = 60'000;  // ~10 ms at -O2
 
-concurrent::MpiCommExecutor* g_executors[3] = {};  // by worker count
+// By worker count (1 or 2), created in main() on the master.
+concurrent::MpiCommExecutor* g_executors[3] = {};
+concurrent::ProcessPoolExecutor* g_pools[3] = {};
 
+template <typename E>
+E& ExecutorWith(int workers) {
+  if constexpr (std::is_same_v<E, concurrent::MpiCommExecutor>) {
+    return *g_executors[workers];
+  } else {
+    return *g_pools[workers];
+  }
+}
+
+template <typename E>
 void BM_RoundTrip(benchmark::State& state) {
-  concurrent::MpiCommExecutor& ex = *g_executors[2];
+  E& ex = ExecutorWith<E>(2);
   int i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(ex.submit(Multiply, i++, 3).result());
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_RoundTrip)->Name("RoundTrip/concurrent")->UseRealTime();
+BENCHMARK(BM_RoundTrip<concurrent::MpiCommExecutor>)
+    ->Name("RoundTrip/concurrent")
+    ->UseRealTime();
+BENCHMARK(BM_RoundTrip<concurrent::ProcessPoolExecutor>)
+    ->Name("RoundTrip/process_pool")
+    ->UseRealTime();
 
+template <typename E>
 void BM_Throughput(benchmark::State& state) {
-  concurrent::MpiCommExecutor& ex = *g_executors[2];
+  E& ex = ExecutorWith<E>(2);
   std::vector<concurrent::Future<int>> futures;
   futures.reserve(kTasks);
   for (auto _ : state) {
@@ -76,8 +98,13 @@ void BM_Throughput(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
-BENCHMARK(BM_Throughput)
+BENCHMARK(BM_Throughput<concurrent::MpiCommExecutor>)
     ->Name("Throughput20k/concurrent")
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Throughput<concurrent::ProcessPoolExecutor>)
+    ->Name("Throughput20k/process_pool")
     ->UseRealTime()
     ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
@@ -85,8 +112,9 @@ BENCHMARK(BM_Throughput)
 std::int64_t Square(std::int64_t x) { return x * x; }
 CONCURRENT_REGISTER_TASK(Square);
 
+template <typename E>
 void BM_MapChunks(benchmark::State& state) {
-  concurrent::MpiCommExecutor& ex = *g_executors[2];
+  E& ex = ExecutorWith<E>(2);
   std::vector<std::int64_t> inputs(kTasks);
   for (int i = 0; i < kTasks; ++i) inputs[i] = i;
   for (auto _ : state) {
@@ -96,14 +124,18 @@ void BM_MapChunks(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
-BENCHMARK(BM_MapChunks)
+BENCHMARK(BM_MapChunks<concurrent::MpiCommExecutor>)
     ->Name("Map20kChunks100/concurrent")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MapChunks<concurrent::ProcessPoolExecutor>)
+    ->Name("Map20kChunks100/process_pool")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
+template <typename E>
 void BM_CpuBound(benchmark::State& state) {
-  concurrent::MpiCommExecutor& ex =
-      *g_executors[static_cast<int>(state.range(0))];
+  E& ex = ExecutorWith<E>(static_cast<int>(state.range(0)));
   std::vector<concurrent::Future<std::int64_t>> futures;
   for (auto _ : state) {
     futures.clear();
@@ -114,8 +146,16 @@ void BM_CpuBound(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kCpuTasks);
 }
-BENCHMARK(BM_CpuBound)
+BENCHMARK(BM_CpuBound<concurrent::MpiCommExecutor>)
     ->Name("CpuBound/concurrent")
+    ->ArgName("workers")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CpuBound<concurrent::ProcessPoolExecutor>)
+    ->Name("CpuBound/process_pool")
     ->ArgName("workers")
     ->Arg(1)
     ->Arg(2)
@@ -161,6 +201,9 @@ BENCHMARK(BM_CpuBoundBare)
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The process pool's fork server must start while this process has one
+  // thread: before MPI_Init. Worker ranks' servers stay idle.
+  concurrent::ProcessPoolExecutor::start_fork_server();
   return concurrent::MpiCommExecutor::main(argc, argv, [&] {
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
@@ -168,6 +211,10 @@ int main(int argc, char** argv) {
     concurrent::MpiCommExecutor one({.max_workers = 1});
     g_executors[1] = &one;
     g_executors[2] = &two;
+    concurrent::ProcessPoolExecutor pool_two(2);
+    concurrent::ProcessPoolExecutor pool_one(1);
+    g_pools[1] = &pool_one;
+    g_pools[2] = &pool_two;
     std::fprintf(stderr, "mpi_benchmark: %d ranks, MPI thread level %d\n",
                  two.world_size(), concurrent::MpiCommExecutor::thread_level());
     benchmark::RunSpecifiedBenchmarks();
