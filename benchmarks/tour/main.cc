@@ -35,6 +35,7 @@
 #include "benchmarks/tour/plot.h"
 #include "benchmarks/tour/progress.h"
 #include "benchmarks/tour/report.h"
+#include "ipc/process_pool_executor.h"
 
 namespace concurrent::tour {
 namespace {
@@ -158,5 +159,8 @@ int tour_main(int argc, char** argv) {
 }  // namespace concurrent::tour
 
 int main(int argc, char** argv) {
+  // Experiments 2 and 5 start process pools: their workers fork from a
+  // server forked now, while this program has one thread.
+  concurrent::ProcessPoolExecutor::start_fork_server();
   return concurrent::tour::tour_main(argc, argv);
 }
