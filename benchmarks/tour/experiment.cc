@@ -7,7 +7,7 @@ namespace concurrent::tour {
 const std::vector<Experiment>& experiments() {
   static const std::vector<Experiment> all = {
       {"io", "Threads are great at doing nothing (I/O-bound)",
-       [](const TourOptions& o) { return 3 * o.repetitions + 1; }, run_io},
+       [](const TourOptions& o) { return 5 * o.repetitions + 1; }, run_io},
       {"cpu", "The GIL and CPU-bound work",
        [](const TourOptions& o) { return 4 * o.repetitions + 2; }, run_cpu},
       {"gil", "The price of the hand-off",

@@ -1,6 +1,7 @@
 #include "benchmarks/tour/http.h"
 
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -170,6 +171,27 @@ FileServer::~FileServer() {
 
 uint16_t FileServer::port() const { return impl_->port; }
 
+namespace {
+
+http::request<http::empty_body> get_request(const std::string& target) {
+  http::request<http::empty_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::user_agent, "concurrent-tour");
+  request.keep_alive(false);
+  return request;
+}
+
+std::string ok_body(http::response<http::string_body>& response,
+                    const std::string& target) {
+  if (response.result() != http::status::ok) {
+    throw std::runtime_error(
+        absl::StrCat("GET ", target, ": HTTP ", response.result_int()));
+  }
+  return std::move(response.body());
+}
+
+}  // namespace
+
 std::string http_get(uint16_t port, const std::string& target) {
   asio::io_context io;
   tcp::socket socket(io);
@@ -177,21 +199,42 @@ std::string http_get(uint16_t port, const std::string& target) {
     socket.connect(tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port));
   });
   GilReleasingSocket stream(socket);
-  http::request<http::empty_body> request(http::verb::get, target, 11);
-  request.set(http::field::host, "127.0.0.1");
-  request.set(http::field::user_agent, "concurrent-tour");
-  request.keep_alive(false);
-  http::write(stream, request);
+  http::write(stream, get_request(target));
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   http::read(stream, buffer, response);
   beast::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
-  if (response.result() != http::status::ok) {
-    throw std::runtime_error(
-        absl::StrCat("GET ", target, ": HTTP ", response.result_int()));
+  return ok_body(response, target);
+}
+
+std::string http_get_request(const std::string& target) {
+  std::ostringstream out;
+  out << get_request(target);
+  return std::move(out).str();
+}
+
+std::string http_response_body(std::string_view response,
+                               const std::string& target) {
+  http::response_parser<http::string_body> parser;
+  parser.eager(true);
+  beast::error_code ec;
+  size_t used = 0;
+  while (!ec && !parser.is_done() && used < response.size()) {
+    const size_t n = parser.put(
+        asio::buffer(response.data() + used, response.size() - used), ec);
+    if (ec == http::error::need_more) ec = {};
+    if (n == 0 && !ec) break;  // the parser wants more than there is
+    used += n;
   }
-  return std::move(response.body());
+  if (!ec && !parser.is_done()) parser.put_eof(ec);
+  if (ec || !parser.is_done()) {
+    throw std::runtime_error(absl::StrCat(
+        "GET ", target, ": a malformed or incomplete response (",
+        ec ? ec.message() : "cut short", ", ", response.size(), " bytes)"));
+  }
+  http::response<http::string_body> message = parser.release();
+  return ok_body(message, target);
 }
 
 }  // namespace concurrent::tour

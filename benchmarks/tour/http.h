@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/time/time.h"
 
@@ -61,6 +62,16 @@ class FileServer {
 // body. Connect, each send and each receive run without the calling
 // thread's current GIL (concurrent::current_gil(), if any).
 std::string http_get(uint16_t port, const std::string& target);
+
+// For clients that bring their own transport (experiment 1's coroutines, on
+// aio's streams): the bytes of the same GET request as http_get() sends
+// (HTTP/1.1, "Connection: close"), and the body of a complete response read
+// to the end of the stream, parsed by Boost.Beast's parser. The latter throws
+// std::runtime_error if the response is malformed or incomplete, or its
+// status is not 200.
+std::string http_get_request(const std::string& target);
+std::string http_response_body(std::string_view response,
+                               const std::string& target);
 
 }  // namespace concurrent::tour
 
