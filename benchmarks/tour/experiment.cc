@@ -9,7 +9,7 @@ const std::vector<Experiment>& experiments() {
       {"io", "Threads are great at doing nothing (I/O-bound)",
        [](const TourOptions& o) { return 5 * o.repetitions + 1; }, run_io},
       {"cpu", "The GIL and CPU-bound work",
-       [](const TourOptions& o) { return 4 * o.repetitions + 2; }, run_cpu},
+       [](const TourOptions& o) { return 5 * o.repetitions + 2; }, run_cpu},
       {"gil", "The price of the hand-off",
        [](const TourOptions& o) { return 6 * o.repetitions + 1; }, run_gil},
       {"futures", "Two futures",
