@@ -19,6 +19,10 @@ side. Subcommands:
       bare processes
   gil                                    experiment 3: hand-off latency
       (gil_experiments.handoff) and the convoy effect (gil_experiments.convoy)
+  futures                                experiment 4: the blocking Future
+      (result(timeout) raising TimeoutError, its overshoot, the cost of
+      result() and done()) and the awaitable one (wait_for timing out on a
+      task, await of a done future, wrap_future)
   overheads --tasks N                    experiment 5: Future round trip,
       ThreadPoolExecutor and ProcessPoolExecutor latency, N-task (20,000)
       ProcessPoolExecutor throughput
@@ -37,6 +41,7 @@ import os
 import platform
 import statistics
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -243,6 +248,114 @@ def gil(args):
     return {"rows": rows}
 
 
+# --- experiment 4: two futures ------------------------------------------------
+
+def per_call(batches, batch, fn):
+    """The median seconds per call of fn() over `batches` batches."""
+    times = []
+    for _ in range(batches):
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        times.append((time.perf_counter() - t0) / batch)
+    return statistics.median(times)
+
+
+async def awaitable_side(repetitions, timeout, batches, batch, pool):
+    loop = asyncio.get_running_loop()
+    timed_out = []
+    for _ in range(repetitions):
+        go = loop.create_future()
+
+        async def wait_for_signal():
+            return await go
+
+        task = loop.create_task(wait_for_signal())
+        t0 = time.perf_counter()
+        try:
+            await asyncio.wait_for(task, timeout)
+            raise RuntimeError("wait_for did not time out")
+        except asyncio.TimeoutError:
+            pass
+        timed_out.append(time.perf_counter() - t0)
+        if not task.cancelled():
+            raise RuntimeError("wait_for did not cancel the task")
+    done = loop.create_future()
+    done.set_result(7)
+    done_blocking = concurrent.futures.Future()
+    done_blocking.set_result(7)
+    await_done, wrap_done, wrap_submit = [], [], []
+    for _ in range(batches):
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            await done
+        await_done.append((time.perf_counter() - t0) / batch)
+        t0 = time.perf_counter()
+        for _ in range(batch // 100):
+            await asyncio.wrap_future(done_blocking)
+        wrap_done.append((time.perf_counter() - t0) / (batch // 100))
+        t0 = time.perf_counter()
+        for _ in range(batch // 400):
+            await asyncio.wrap_future(pool.submit(int, 1))
+        wrap_submit.append((time.perf_counter() - t0) / (batch // 400))
+    return {
+        "wait_for(timeout=10ms) on a pending task: TimeoutError": timed_out,
+        "co_await on a done future": [statistics.median(await_done)],
+        "co_await wrap_future(done blocking future)":
+            [statistics.median(wrap_done)],
+        "co_await wrap_future(ThreadPoolExecutor(1).submit())":
+            [statistics.median(wrap_submit)],
+    }
+
+
+def two_futures(args):
+    timeout = 0.010
+    # The same counts as the tour's (benchmarks/tour/two_futures.cc).
+    batches = 5 if args.quick else 15
+    batch = 5_000 if args.quick else 20_000
+    rows = {}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        timed_out = []
+        for _ in range(args.repetitions):
+            go = threading.Event()
+            f = pool.submit(lambda: go.wait() and 42)
+            t0 = time.perf_counter()
+            try:
+                f.result(timeout)
+                raise RuntimeError("result(timeout) did not time out")
+            except concurrent.futures.TimeoutError:
+                pass
+            timed_out.append(time.perf_counter() - t0)
+            go.set()
+            if f.result() != 42:
+                raise RuntimeError("wrong result")
+        rows["result(timeout=10ms) on a pending future: TimeoutError"] = (
+            timed_out)
+        done = concurrent.futures.Future()
+        done.set_result(7)
+        rows["result() on a done future"] = [
+            per_call(batches, batch, done.result)]
+        hold = threading.Event()
+        pending = pool.submit(hold.wait)
+        rows["done() on a pending future"] = [
+            per_call(batches, batch, pending.done)]
+        overshoot = []
+        for _ in range(10 if args.quick else 40):
+            t0 = time.perf_counter()
+            try:
+                pending.result(0.0005)
+            except concurrent.futures.TimeoutError:
+                pass
+            overshoot.append(time.perf_counter() - t0 - 0.0005)
+        rows["result(timeout=500us) past its timeout (overshoot)"] = [
+            statistics.median(overshoot)]
+        hold.set()
+        pending.result()
+        rows.update(asyncio.run(awaitable_side(args.repetitions, timeout,
+                                               batches, batch, pool)))
+    return {"rows": rows}
+
+
 # --- experiment 5: overheads ---------------------------------------------------
 
 def future_round_trip(batch):
@@ -308,6 +421,7 @@ def main():
     cpu.add_argument("--tasks", type=int, default=4)
     cpu.add_argument("--unit-ms", type=float, default=100)
     sub.add_parser("gil")
+    sub.add_parser("futures")
     over = sub.add_parser("overheads")
     over.add_argument("--tasks", type=int, default=20_000,
                       help="tasks of the ProcessPoolExecutor throughput run")
@@ -320,7 +434,7 @@ def main():
     if args.repetitions < 1:
         parser.error("--repetitions must be >= 1")
     run = {"io": io_bound, "cpu": cpu_bound, "gil": gil,
-           "overheads": overheads}[args.experiment]
+           "futures": two_futures, "overheads": overheads}[args.experiment]
     result = {"python": platform.python_version(),
               "implementation": platform.python_implementation()}
     result.update(run(args))

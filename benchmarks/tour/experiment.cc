@@ -13,7 +13,7 @@ const std::vector<Experiment>& experiments() {
       {"gil", "The price of the hand-off",
        [](const TourOptions& o) { return 6 * o.repetitions + 1; }, run_gil},
       {"futures", "Two futures",
-       [](const TourOptions& o) { return o.repetitions + 1; }, run_futures},
+       [](const TourOptions& o) { return o.repetitions + 3; }, run_futures},
       {"overheads", "Overheads, as ratios in the same run",
        [](const TourOptions& o) { return 5 * o.repetitions + 1; },
        run_overheads},
