@@ -15,7 +15,7 @@ const std::vector<Experiment>& experiments() {
       {"futures", "Two futures",
        [](const TourOptions& o) { return o.repetitions + 3; }, run_futures},
       {"overheads", "Overheads, as ratios in the same run",
-       [](const TourOptions& o) { return 5 * o.repetitions + 1; },
+       [](const TourOptions& o) { return 7 * o.repetitions + 1; },
        run_overheads},
   };
   return all;
