@@ -44,7 +44,7 @@ rc=$?
 [[ $rc == 0 ]] || { fail "tiny run: exit status $rc"; cat "$tmp/out" "$tmp/err"; }
 grep -q "^1\. Two futures" "$tmp/out" || fail "tiny run: no section 1"
 grep -q "^2\. Threads are great at doing nothing" "$tmp/out" || fail "tiny run: no section 2"
-grep -q "not available in this build" "$tmp/out" || fail "tiny run: no unavailable row"
+! grep -q "not available in this build" "$tmp/out" || fail "tiny run: a row is not available"
 grep -q "CPython: skipped (--no_python)" "$tmp/out" || fail "tiny run: no CPython line"
 grep -q "^   => " "$tmp/out" || fail "tiny run: no claim line"
 grep -q ": \(holds\|does not hold\|cannot tell\)\.$" "$tmp/out" || fail "tiny run: no verdict"
@@ -71,13 +71,55 @@ for e in doc["experiments"]:
                 cell = row[side]
                 assert set(cell) == {"value", "ratio", "runs", "missing"}
                 assert (cell["value"] is None) == bool(cell["missing"]), row
+            assert not row["needs"], row
 io = doc["experiments"][1]["tables"][0]["rows"]
 assert io[0]["config"] == "sequential" and io[0]["ours"]["ratio"] == 1
-assert any(r["needs"] == "concurrent::aio" and r["ours"]["value"] is None
-           for r in io)
+# Every row measured, the aio rows included, each with its speedup.
+configs = [r["config"] for r in io]
+assert configs[3:] == ["aio: 3 coroutine tasks", "aio + run_in_executor"], configs
+for r in io:
+    assert r["ours"]["value"] > 0 and r["ours"]["ratio"] > 0, r
+# Both futures, each row measured; the timeouts took at least 10 ms.
+blocking, awaitable = doc["experiments"][0]["tables"]
+assert len(blocking["rows"]) == 4 and len(awaitable["rows"]) == 4
+for t in (blocking, awaitable):
+    for r in t["rows"]:
+        assert r["ours"]["value"] > 0, r
+    assert t["rows"][0]["ours"]["value"] >= 0.009, t["rows"][0]
+    assert t["rows"][0]["ours"]["ratio"] >= 0.9, t["rows"][0]
+assert awaitable["rows"][0]["config"].startswith("wait_for(timeout=10ms)")
+assert "wait_for raised in 1/1 runs" in doc["experiments"][0]["claim"]["evidence"]
+assert "cancelled in 1/1" in doc["experiments"][0]["claim"]["evidence"]
 PY
 else
   fail "tiny run: no tour.json"
+fi
+
+# The process pool's rows: experiment 2's ProcessPoolExecutor(2) with a GIL
+# per worker, experiment 5's round trip and throughput.
+"$tour" --experiments=cpu,overheads --quick --cpu_tasks=2 --unit_ms=5 \
+  --no_python --out="$tmp/pool" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[[ $rc == 0 ]] || { fail "pool run: exit status $rc"; cat "$tmp/out" "$tmp/err"; }
+! grep -q "not available in this build" "$tmp/out" || fail "pool run: a row is not available"
+if [[ -s $tmp/pool/tour.json ]]; then
+  python3 - "$tmp/pool/tour.json" <<'PY' || fail "pool run: tour.json lacks a process-pool figure"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+cpu, over = doc["experiments"]
+assert cpu["error"] == "" and over["error"] == "", (cpu["error"], over["error"])
+rows = {r["config"]: r for r in cpu["tables"][0]["rows"]}
+pool = rows["ProcessPoolExecutor(2), GIL per worker"]
+assert pool["ours"]["value"] > 0 and pool["ours"]["ratio"] > 0, pool
+proc = over["tables"][2]["rows"]
+assert proc[0]["config"] == "ProcessPoolExecutor submit -> result", proc[0]
+assert 0 < proc[0]["ours"]["value"] < 1, proc[0]
+assert proc[1]["config"] == "ProcessPoolExecutor, 1k tasks: throughput", proc[1]
+assert proc[1]["unit"] == "1/s" and proc[1]["ours"]["value"] > 0, proc[1]
+assert "process pool: round trip" in over["claim"]["evidence"], over["claim"]
+PY
+else
+  fail "pool run: no tour.json"
 fi
 
 if ((failures)); then
