@@ -231,7 +231,7 @@ def cpu_bound(args):
 def gil(args):
     cpus = gil_experiments.cpus_to_use()
     handoff_seconds = 0.1 if args.quick else 0.5
-    convoy_seconds = 0.2 if args.quick else 0.7
+    convoy_seconds = 0.2 if args.quick else 0.5
     rows = {}
     for ms in (5.0, 1.0, 0.1):
         samples = min(2000, max(20, int(handoff_seconds / (ms / 1000.0))))

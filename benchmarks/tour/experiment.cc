@@ -11,7 +11,7 @@ const std::vector<Experiment>& experiments() {
       {"cpu", "The GIL and CPU-bound work",
        [](const TourOptions& o) { return 5 * o.repetitions + 2; }, run_cpu},
       {"gil", "The price of the hand-off",
-       [](const TourOptions& o) { return 6 * o.repetitions + 1; }, run_gil},
+       [](const TourOptions& o) { return 7 * o.repetitions + 1; }, run_gil},
       {"futures", "Two futures",
        [](const TourOptions& o) { return o.repetitions + 3; }, run_futures},
       {"overheads", "Overheads, as ratios in the same run",

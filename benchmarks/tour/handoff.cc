@@ -2,8 +2,9 @@
 // to get the GIL back from a CPU-bound one (time.sleep(0) behind a spinning
 // thread) at switch intervals of 5, 1 and 0.1 ms; and the convoy effect of
 // bpo-7946: echo round trips per second of a thread whose socket calls
-// release the GIL, alone, behind a CPU-bound thread under the new GIL, and
-// behind it under the fair policy. Both measurements are
+// release the GIL, alone, behind a CPU-bound thread under the new GIL, under
+// the old GIL (CPython before 3.2, for reference: bpo-7946 is a 3.2 problem),
+// and under the fair policy. Both measurements are
 // //benchmarks:gil_experiments' (shared with //benchmarks:gil_fidelity); the
 // CPython side is benchmarks/python/gil_experiments.py's, through tour.py.
 
@@ -33,7 +34,7 @@ ExperimentResult run_gil(Context& ctx) {
   r.id = "gil";
   r.title = "The price of the hand-off";
   const absl::Duration convoy_time =
-      o.quick ? absl::Milliseconds(200) : absl::Milliseconds(700);
+      o.quick ? absl::Milliseconds(200) : absl::Milliseconds(500);
   const double handoff_seconds = o.quick ? 0.1 : 0.5;
   r.setup = absl::StrFormat(
       "two threads pinned to two CPUs; hand-off: median latency of "
@@ -72,6 +73,7 @@ ExperimentResult run_gil(Context& ctx) {
   const Config configs[] = {
       {"echo thread alone", GilPolicy::kNewGil, false},
       {"behind a CPU-bound thread, new GIL", GilPolicy::kNewGil, true},
+      {"behind a CPU-bound thread, old GIL (< 3.2)", GilPolicy::kOldGil, true},
       {"behind a CPU-bound thread, fair GIL", GilPolicy::kFair, true},
   };
   for (const Config& c : configs) {
@@ -105,7 +107,8 @@ ExperimentResult run_gil(Context& ctx) {
   const double r1 = *handoff.rows[1].ours.ratio;
   const double alone = *convoy.rows[0].ours.value;
   const double newgil = *convoy.rows[1].ours.value;
-  const double fair = *convoy.rows[2].ours.value;
+  const double old_gil = *convoy.rows[2].ours.value;
+  const double fair = *convoy.rows[3].ours.value;
   const bool waits = r5 >= 0.5 && r5 <= 2 && r1 >= 0.5 && r1 <= 2;
   const bool convoyed = newgil <= alone / 5 && fair >= 5 * newgil;
   r.claim.statement =
@@ -119,7 +122,8 @@ ExperimentResult run_gil(Context& ctx) {
       format_value(alone, Unit::kPerSecond), " alone, ",
       format_value(newgil, Unit::kPerSecond), " behind a CPU-bound thread ",
       "(the bar: at most a fifth), ", format_value(fair, Unit::kPerSecond),
-      " with the fair GIL (the bar: 5x the new GIL's)");
+      " with the fair GIL (the bar: 5x the new GIL's); the old GIL: ",
+      format_value(old_gil, Unit::kPerSecond));
   if (convoy.rows[1].cpython.value && convoy.rows[0].cpython.value) {
     absl::StrAppend(
         &r.claim.evidence, "; CPython: ",
