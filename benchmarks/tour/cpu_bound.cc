@@ -81,12 +81,9 @@ double run_sequential(int tasks, int64_t n, int64_t* primes) {
   return since(start);
 }
 
-double run_pool(int tasks, int64_t n, bool with_gil, int64_t expected) {
-  Gil gil;
-  ThreadPoolExecutor::Options options{.max_workers = 2};
-  if (with_gil) options.around_task = hold_gil(gil);
-  ThreadPoolExecutor pool(std::move(options));
-  pool.submit([] {}).result();  // both sides start with a worker up
+// Submits the tasks to `pool`, checks every count, returns the wall time.
+template <typename Pool>
+double time_tasks(Pool& pool, int tasks, int64_t n, int64_t expected) {
   const auto start = Clock::now();
   std::vector<Future<int64_t>> fs;
   for (int i = 0; i < tasks; ++i) fs.push_back(pool.submit(count_primes, n));
@@ -94,6 +91,15 @@ double run_pool(int tasks, int64_t n, bool with_gil, int64_t expected) {
     if (f.result() != expected) throw std::runtime_error("wrong prime count");
   }
   return since(start);
+}
+
+double run_pool(int tasks, int64_t n, bool with_gil, int64_t expected) {
+  Gil gil;
+  ThreadPoolExecutor::Options options{.max_workers = 2};
+  if (with_gil) options.around_task = hold_gil(gil);
+  ThreadPoolExecutor pool(std::move(options));
+  pool.submit([] {}).result();  // both sides start with a worker up
+  return time_tasks(pool, tasks, n, expected);
 }
 
 // The same tasks on ProcessPoolExecutor(2), each worker running them holding
@@ -107,13 +113,7 @@ double run_process_pool(int tasks, int64_t n, int64_t expected) {
     for (int k = 0; k < 4; ++k) warm.push_back(pool.submit(count_primes, 100));
     for (auto& f : warm) f.result();
   }
-  const auto start = Clock::now();
-  std::vector<Future<int64_t>> fs;
-  for (int i = 0; i < tasks; ++i) fs.push_back(pool.submit(count_primes, n));
-  for (auto& f : fs) {
-    if (f.result() != expected) throw std::runtime_error("wrong prime count");
-  }
-  return since(start);
+  return time_tasks(pool, tasks, n, expected);
 }
 
 // Two forked processes, each running half the tasks (each its own process,
