@@ -58,13 +58,13 @@
 // g++ spells them itself ("scale<long int>",
 // "twice<std::__cxx11::basic_string<char> >"); clang's spelling has none,
 // so they are taken as the macro's argument writes them ("scale<long>",
-// "twice<std::string>"). A name is fixed at compile time, so it is the same
-// in every process of one binary. Two distinct functions with the same name
-// (two `static` helpers in two files; under clang, one specialisation
-// written `twice<T>` in two scopes where `T` differs) make that name
-// ambiguous: submitting either throws UnregisteredTaskError, invoking the
-// name fails with UnknownTaskError. Registering the same function twice
-// (the macro in a header) is harmless.
+// "twice<std::string>"). A name depends only on the source and the
+// compiler, so it is the same in every process of one binary. Two distinct
+// functions with the same name (two `static` helpers in two files; under
+// clang, two specialisations both written `twice<T>`, in scopes where `T`
+// differs) make that name ambiguous: submitting either throws
+// UnregisteredTaskError, invoking the name fails with UnknownTaskError.
+// Registering the same function twice (the macro in a header) is harmless.
 //
 // Linking: the registration is a static object in the file that holds the
 // macro. Put the macro in the .cc file that defines the function (or mark its
