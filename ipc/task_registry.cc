@@ -9,7 +9,12 @@
 // of the parent was submitting finds no lock held. The index keeps two maps:
 // name -> (invoker, address) for the executing side, and address -> name for
 // the submitting side, which only has a function pointer. Names are views of
-// the compiler's __PRETTY_FUNCTION__ strings (static storage). Two different
+// the compiler's __PRETTY_FUNCTION__ strings (static storage), or of strings
+// composed at registration and kept for the life of the process: g++'s
+// "{anonymous}" is respelled "(anonymous namespace)" (clang's and the
+// demangler's spelling, which error messages show), and under clang, whose
+// spelling of a specialisation has no template arguments, the arguments are
+// copied from the macro's argument text. Two different
 // addresses under one name mark the name ambiguous; both sides then refuse it
 // rather than run the wrong function.
 //
@@ -24,14 +29,18 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <deque>
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "ipc/internal/registry.h"
 
 namespace concurrent {
@@ -100,6 +109,59 @@ std::string symbol_of(const void* address) {
 
 absl::string_view to_absl(std::string_view s) { return {s.data(), s.size()}; }
 
+// The position of the "::" that starts the last component of a qualified
+// name (outside template arguments), or npos.
+size_t last_scope(std::string_view name) {
+  int angle = 0;
+  for (size_t i = name.size(); i-- > 1;) {
+    if (name[i] == '>') ++angle;
+    if (name[i] == '<') --angle;
+    if (angle == 0 && name[i] == ':' && name[i - 1] == ':') return i - 1;
+  }
+  return std::string_view::npos;
+}
+
+// Names composed at registration, kept as long as the registry (for ever).
+ABSL_CONST_INIT absl::Mutex g_names_mu(absl::kConstInit);
+std::deque<std::string>* g_names ABSL_PT_GUARDED_BY(g_names_mu) = nullptr;
+
+std::string_view keep(std::string name) {
+  absl::MutexLock lock(&g_names_mu);
+  if (g_names == nullptr) g_names = new std::deque<std::string>;
+  return g_names->emplace_back(std::move(name));
+}
+
+// The template arguments of the last component of `written`, with their
+// angle brackets ("<int, 3>" for "ns::pick<int, 3>"), or "".
+std::string_view template_arguments(std::string_view written) {
+  const size_t scope = last_scope(written);
+  const size_t open =
+      written.find('<', scope == std::string_view::npos ? 0 : scope);
+  return open == std::string_view::npos ? std::string_view()
+                                        : written.substr(open);
+}
+
+// The task name of a function that the compiler spells `spelled` and the
+// registration writes `written` (see ipc/task_registry.h, "Names").
+std::string_view task_name_from(std::string_view spelled,
+                                std::string_view written) {
+  constexpr std::string_view kGccAnonymous = "{anonymous}";
+  std::string_view arguments = template_arguments(written);
+  const size_t scope = last_scope(spelled);
+  if (spelled.find('<', scope == std::string_view::npos ? 0 : scope) !=
+      std::string_view::npos) {
+    arguments = {};  // the compiler spelled them
+  }
+  if (arguments.empty() &&
+      spelled.find(kGccAnonymous) == std::string_view::npos) {
+    return spelled;
+  }
+  std::string name = absl::StrReplaceAll(
+      to_absl(spelled), {{to_absl(kGccAnonymous), "(anonymous namespace)"}});
+  absl::StrAppend(&name, to_absl(arguments));
+  return keep(std::move(name));
+}
+
 // The name to write in CONCURRENT_REGISTER_TASK() for a symbol such as
 // "(anonymous namespace)::ns::twice<int>(int) const": the last component,
 // without the parameter list.
@@ -116,15 +178,8 @@ std::string_view unqualified(std::string_view symbol) {
     }
   }
   // Keep what follows the last "::" outside template arguments.
-  int angle = 0;
-  for (size_t i = symbol.size(); i-- > 0;) {
-    if (symbol[i] == '>') ++angle;
-    if (symbol[i] == '<') --angle;
-    if (angle == 0 && symbol[i] == ':' && i > 0 && symbol[i - 1] == ':') {
-      return symbol.substr(i + 1);
-    }
-  }
-  return symbol;
+  const size_t scope = last_scope(symbol);
+  return scope == std::string_view::npos ? symbol : symbol.substr(scope + 2);
 }
 
 // A name from a frame, printable: escaped and cut to a sane length.
@@ -139,9 +194,10 @@ std::string printable(std::string_view name) {
 
 namespace internal {
 
-bool register_task_entry(std::string_view name, const void* address,
-                         TaskInvoker invoker) {
-  registry().add(TaskRegistration{name, address, invoker});
+bool register_task_entry(std::string_view spelled, std::string_view written,
+                         const void* address, TaskInvoker invoker) {
+  registry().add(
+      TaskRegistration{task_name_from(spelled, written), address, invoker});
   return true;
 }
 

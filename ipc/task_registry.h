@@ -51,12 +51,20 @@
 // `encode_call`: register a named free function instead. An overloaded name
 // cannot be registered (the macro cannot tell which): register a wrapper.
 //
-// Names: the function's qualified name as the compiler spells it
-// ("primes::count_primes", "{anonymous}::helper", "scale<int>"). Two
-// distinct functions with the same name (two `static` helpers in two files)
-// make that name ambiguous: submitting either throws UnregisteredTaskError,
-// invoking the name fails with UnknownTaskError. Registering the same
-// function twice (the macro in a header) is harmless.
+// Names: the function's qualified name as the compiler spells it, with the
+// anonymous namespace spelled "(anonymous namespace)" under both g++ and
+// clang ("primes::count_primes", "(anonymous namespace)::helper"). A
+// function template specialisation's name ends with its template arguments:
+// g++ spells them itself ("scale<long int>",
+// "twice<std::__cxx11::basic_string<char> >"); clang's spelling has none,
+// so they are taken as the macro's argument writes them ("scale<long>",
+// "twice<std::string>"). A name depends only on the source and the
+// compiler, so it is the same in every process of one binary. Two distinct
+// functions with the same name (two `static` helpers in two files; under
+// clang, two specialisations both written `twice<T>`, in scopes where `T`
+// differs) make that name ambiguous: submitting either throws
+// UnregisteredTaskError, invoking the name fails with UnknownTaskError.
+// Registering the same function twice (the macro in a header) is harmless.
 //
 // Linking: the registration is a static object in the file that holds the
 // macro. Put the macro in the .cc file that defines the function (or mark its
@@ -109,10 +117,11 @@ class UnknownTaskError : public Error {
 
 // Registers the free function `fn` as a task, at namespace scope (any
 // namespace). `fn` is its name as it would be written at that point
-// (`count_primes`, `primes::count_primes`, `scale<int>`).
-#define CONCURRENT_REGISTER_TASK(fn)                              \
+// (`count_primes`, `primes::count_primes`, `scale<int>`, `pick<int, 3>`).
+#define CONCURRENT_REGISTER_TASK(...)                             \
   [[maybe_unused]] static const bool CONCURRENT_INTERNAL_TASK_ID( \
-      __COUNTER__) = ::concurrent::internal::register_task<&fn>()
+      __COUNTER__) =                                              \
+      ::concurrent::internal::register_task<&__VA_ARGS__>(#__VA_ARGS__)
 
 }  // namespace concurrent
 

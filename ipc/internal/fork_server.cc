@@ -439,7 +439,7 @@ SpawnedWorker SpawnWorker(int control_fd, int spill_fd, int event_fd,
                              static_cast<std::int32_t>(getpid()), 0};
   const int fds[3] = {control_fd, spill_fd, event_fd};
   const pid_t server = c.server;
-  auto dead = [&](const char* what) {
+  auto dead = [&](const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c.mu) {
     DropServerLocked(c);
     return ForkServerError(
         absl::StrCat("ProcessPoolExecutor: the fork server (pid ", server, ") ",

@@ -156,7 +156,7 @@ class PoolCore {
   void wake_worker(Slot& slot);
   void break_locked(const std::string& reason, Completions& done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void reset_block(int index);
+  void reset_block(int index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void start_manager_locked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Fails every task of slot `index` (in flight, in that worker) with

@@ -113,8 +113,12 @@ void encode_argument(Encoder& out, Arg&& arg) {
   }
 }
 
-// The compile-time name of function `F`, from the compiler's spelling of
-// the template argument in __PRETTY_FUNCTION__.
+// The compiler's spelling of function `F`'s qualified name, at compile time,
+// from its spelling of the template argument in __PRETTY_FUNCTION__. g++
+// spells a function template specialisation with its template arguments
+// ("twice<int>"); clang 19 without them ("twice", for every specialisation),
+// so under clang register_task() adds them as CONCURRENT_REGISTER_TASK's
+// argument writes them (task_name_from() in task_registry.cc).
 template <auto F>
 constexpr std::string_view function_name() {
   std::string_view s = __PRETTY_FUNCTION__;
@@ -130,6 +134,12 @@ constexpr std::string_view function_name() {
   if (!s.empty() && s.front() == '&') s.remove_prefix(1);
   return s;
 }
+
+#if defined(__clang__)
+inline constexpr bool kSpellsTemplateArguments = false;
+#else
+inline constexpr bool kSpellsTemplateArguments = true;
+#endif
 
 // Decodes the arguments, calls the task, appends its encoded result.
 using TaskInvoker = void (*)(std::span<const std::byte> args, Buffer& out);
@@ -150,12 +160,16 @@ void invoke_task(std::span<const std::byte> args, Buffer& out) {
   }
 }
 
-// Adds a task to the registry. Returns true.
-bool register_task_entry(std::string_view name, const void* address,
-                         TaskInvoker invoker);
+// Adds a task to the registry under the name composed from the compiler's
+// spelling and, if not empty, the source spelling `written` (whose template
+// arguments are added when the compiler's spelling has none). Returns true.
+bool register_task_entry(std::string_view spelled, std::string_view written,
+                         const void* address, TaskInvoker invoker);
 
+// Registers `F`; `written` is how the registration writes it ("twice<int>",
+// "math::add"), which supplies the template arguments that clang leaves out.
 template <auto F>
-bool register_task() {
+bool register_task(std::string_view written) {
   using Fn = decltype(F);
   static_assert(
       std::is_pointer_v<Fn> && std::is_function_v<std::remove_pointer_t<Fn>>,
@@ -163,8 +177,10 @@ bool register_task() {
       "function objects and member functions cannot be "
       "registered)");
   check_task<Fn>();
-  return register_task_entry(function_name<F>(),
-                             reinterpret_cast<const void*>(F), &invoke_task<F>);
+  return register_task_entry(
+      function_name<F>(),
+      kSpellsTemplateArguments ? std::string_view() : written,
+      reinterpret_cast<const void*>(F), &invoke_task<F>);
 }
 
 // The registered name of the function at `address`.

@@ -49,6 +49,28 @@ T twice(T x) {
 CONCURRENT_REGISTER_TASK(twice<int>);
 CONCURRENT_REGISTER_TASK(twice<std::string>);
 
+// Specialisations with the same signature, told apart by a non-type template
+// argument only (a comma in the macro's argument, too).
+namespace picks {
+template <class T, int N>
+T times(T x) {
+  return x * N;
+}
+}  // namespace picks
+CONCURRENT_REGISTER_TASK(picks::times<int64_t, 2>);
+CONCURRENT_REGISTER_TASK(picks::times<int64_t, 3>);
+
+// A static member function template: the class's template arguments are part
+// of the qualifier, the function's own are the last component's.
+template <class T>
+struct Box {
+  template <class U>
+  static U negate(U x) {
+    return -x;
+  }
+};
+CONCURRENT_REGISTER_TASK(Box<char>::negate<int>);
+
 namespace {
 int in_anonymous(int x) { return -x; }
 CONCURRENT_REGISTER_TASK(in_anonymous);
@@ -141,7 +163,9 @@ using ::concurrent::task_result_t;
 using ::concurrent::UnknownTaskError;
 using ::concurrent::UnregisteredTaskError;
 using ::concurrent::internal::invoke_registered;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // What a process pool does, in one process: encode the call, invoke it by
 // name, decode the result or rethrow the exception.
@@ -160,10 +184,29 @@ task_result_t<F> call_by_name(F fn, Args&&... args) {
 TEST(TaskRegistryTest, NamesAreQualified) {
   EXPECT_EQ(task_name(&math::add), "math::add");
   EXPECT_EQ(task_name(&math::inner::scale), "math::inner::scale");
-  EXPECT_EQ(task_name(&twice<int>), "twice<int>");
   EXPECT_EQ(task_name(&shop::restock), "shop::restock");
-  EXPECT_THAT(std::string(task_name(&in_anonymous)), HasSubstr("anonymous"));
-  EXPECT_THAT(std::string(task_name(&in_anonymous)), HasSubstr("in_anonymous"));
+  // One spelling of the anonymous namespace under g++ and clang.
+  EXPECT_EQ(task_name(&in_anonymous), "(anonymous namespace)::in_anonymous");
+  // A name of its own for each specialisation. Arguments that the compilers
+  // spell alike ...
+  EXPECT_EQ(task_name(&twice<int>), "twice<int>");
+  EXPECT_EQ(task_name(&Box<char>::negate<int>), "Box<char>::negate<int>");
+  // ... and the ones they spell differently: g++ canonically
+  // ("twice<std::__cxx11::basic_string<char> >", "picks::times<long int, 2>"),
+  // clang as the macro's argument was written ("twice<std::string>",
+  // "picks::times<int64_t, 2>").
+  const std::string string_twice(task_name(&twice<std::string>));
+  EXPECT_THAT(string_twice, StartsWith("twice<std::"));
+  EXPECT_THAT(string_twice, HasSubstr("string"));
+  EXPECT_THAT(string_twice, EndsWith(">"));
+  const std::string times2(task_name(&picks::times<int64_t, 2>));
+  const std::string times3(task_name(&picks::times<int64_t, 3>));
+  EXPECT_THAT(times2, StartsWith("picks::times<"));
+  EXPECT_THAT(times2, EndsWith(", 2>"));
+  EXPECT_THAT(times3, StartsWith("picks::times<"));
+  EXPECT_THAT(times3, EndsWith(", 3>"));
+  EXPECT_EQ(times2.substr(0, times2.size() - 2),
+            times3.substr(0, times3.size() - 2));
   // A function reference decays to its pointer.
   EXPECT_EQ(task_name(math::add), "math::add");
 }
@@ -174,6 +217,9 @@ TEST(TaskRegistryTest, RoundTrip) {
             (std::vector<double>{1.5, 3.0}));
   EXPECT_EQ(call_by_name(&twice<int>, 21), 42);
   EXPECT_EQ(call_by_name(&twice<std::string>, std::string("ab")), "abab");
+  EXPECT_EQ(call_by_name(&picks::times<int64_t, 2>, 7), 14);
+  EXPECT_EQ(call_by_name(&picks::times<int64_t, 3>, 7), 21);
+  EXPECT_EQ(call_by_name(&Box<char>::negate<int>, 7), -7);
   EXPECT_EQ(call_by_name(&in_anonymous, 5), -5);
   EXPECT_EQ(call_by_name(&takes_rvalue, std::string("hi")), "hi!");
   EXPECT_EQ(call_by_name(&noexcept_task, 4), 40);
@@ -321,7 +367,7 @@ TEST(TaskRegistryTest, ConcurrentLookupsAndLateRegistration) {
   }
   while (calls.load() < 100) std::this_thread::yield();
   EXPECT_THROW(task_name(&registered_late), UnregisteredTaskError);
-  concurrent::internal::register_task<&registered_late>();
+  concurrent::internal::register_task<&registered_late>("registered_late");
   EXPECT_EQ(call_by_name(&registered_late, 41), 42);
   const int seen = calls.load();
   while (calls.load() < seen + 100) std::this_thread::yield();

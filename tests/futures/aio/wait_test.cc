@@ -52,9 +52,12 @@ Coroutine<int> WaitAll() {
 TEST_F(WaitTest, Wait) { EXPECT_EQ(loop_.run_until_complete(WaitAll()), 42); }
 
 TEST_F(WaitTest, WaitErrors) {
-  EXPECT_THROW(wait(std::vector<Future<int>>()), std::invalid_argument);
+  // wait() checks its arguments when called, before it is awaited.
+  EXPECT_THROW(static_cast<void>(wait(std::vector<Future<int>>())),
+               std::invalid_argument);
   std::vector<Future<int>> fs{loop_.create_future<int>()};
-  EXPECT_THROW(wait(fs, absl::InfiniteDuration(), static_cast<ReturnWhen>(-1)),
+  EXPECT_THROW(static_cast<void>(wait(fs, absl::InfiniteDuration(),
+                                      static_cast<ReturnWhen>(-1))),
                std::invalid_argument);
 }
 
