@@ -23,12 +23,22 @@ export OMPI_MCA_oob_tcp_if_include=lo
 # More ranks than cores is fine (2-core CI); do not pin ranks to cores.
 export OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_hwloc_base_binding_policy=none
-# Open MPI's session directory (its unix sockets and shared-memory files)
-# must have a short path: Bazel's TEST_TMPDIR is too long for a socket name.
-session=$(mktemp -d /tmp/ompi.XXXXXX)
+# Open MPI's session directory (its unix sockets) must have a short path:
+# Bazel's TEST_TMPDIR is too long for a socket name. It is a fresh folder,
+# in /dev/shm where it can be (memory, like vader's default).
+shm_base=/tmp
+if [[ -d /dev/shm && -w /dev/shm ]]; then shm_base=/dev/shm; fi
+session=$(mktemp -d "$shm_base/ompi.XXXXXX")
 trap 'rm -rf "$session"' EXIT
 export TMPDIR=$session
 export OMPI_MCA_orte_tmpdir_base=$session
+# vader's shared-memory segments go into the same private folder, not into
+# /dev/shm itself: their names carry the job id, which Open MPI derives from
+# the host name and mpirun's pid, and two jobs started in separate PID
+# namespaces (Bazel's sandboxed tests, run side by side; containers sharing
+# /dev/shm) can have the same pid. Then both jobs open the same segments and
+# each takes the other's messages: tasks never arrive and tests hang.
+export OMPI_MCA_btl_vader_backing_directory=$session
 
 # A file shipped beside this script: next to it, or, when it runs as an
 # sh_test of another package, in the runfiles tree.
