@@ -64,9 +64,12 @@
 // Thread-safety: thread-safe. Every method may be called from any thread,
 // concurrently, including from done callbacks (which run on the pool's
 // manager thread; there, shutdown(wait = true) does not wait, and destroying
-// the pool aborts). A pool belongs to the process that created it: in a
-// forked child, submit() throws BrokenProcessPool and shutdown() and the
-// destructor leave the parent's workers alone.
+// the pool aborts). That thread completes the pool's futures: a done callback
+// that waits without a timeout for another future of the same pool blocks it
+// for good (as in CPython; no DeadlockError is detected there yet), so give
+// such a wait a timeout or hand it to another executor. A pool belongs to the
+// process that created it: in a forked child, submit() throws BrokenProcessPool
+// and shutdown() and the destructor leave the parent's workers alone.
 //
 // Errors: the constructor throws std::invalid_argument for a bad option and
 // std::system_error if the shared memory cannot be created. submit() and

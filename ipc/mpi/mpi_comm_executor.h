@@ -69,8 +69,12 @@
 // Thread-safety: thread-safe on the master. Every method may be called from
 // any thread, concurrently, including from done callbacks (which run on the
 // communication thread; there, shutdown(wait = true) does not wait, and
-// destroying the executor aborts). On a worker rank only is_master(),
-// rank(), world_size() and max_workers() may be called.
+// destroying the executor aborts). That thread completes the executor's
+// futures: a done callback that waits without a timeout for another future
+// of the same executor blocks it for good (no DeadlockError is detected
+// there yet), so give such a wait a timeout or hand it to another executor. On
+// a worker rank only is_master(), rank(), world_size() and max_workers() may be
+// called.
 //
 // Errors: the constructor throws std::invalid_argument for a bad option, for
 // a job of one rank, and MpiError if MPI cannot be initialized or provides
