@@ -4,11 +4,12 @@
 # processes get the same pid, hence the same Open MPI job id. Both jobs must
 # still finish with the documented output (run_mpi.sh keeps each job's vader
 # segments in the job's own folder; with the segments in /dev/shm itself, the
-# jobs took each other's messages and hung until killed).
+# jobs took each other's messages and hung until killed). --mount-proc gives
+# each namespace its own /proc (LeakSanitizer reads /proc/<pid>/task).
 set -euo pipefail
 run_mpi=$1
 program=$2
-if ! unshare --pid --fork true 2>/dev/null; then
+if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
   echo "separate_pid_namespaces_test: SKIPPED: unshare --pid needs privileges this machine does not give"
   exit 0
 fi
@@ -17,7 +18,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 pids=()
 for job in 1 2; do
-  unshare --pid --fork "$run_mpi" 3 60 "$program" >"$dir/out$job" 2>"$dir/err$job" &
+  unshare --pid --fork --mount-proc "$run_mpi" 3 60 "$program" >"$dir/out$job" 2>"$dir/err$job" &
   pids+=($!)
 done
 status=0
