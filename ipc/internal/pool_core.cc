@@ -102,7 +102,13 @@ namespace {
 
 constexpr std::uint64_t kMinSpillArea = std::uint64_t{1} << 21;  // 2 MiB
 constexpr std::uint64_t kQueueTargetNs = 100'000;  // work queued per worker
-constexpr std::uint64_t kMaxDepth = kSlotCount;
+// Requests in flight to one worker, at most. Each is answered in the
+// worker's response ring, which must also hold the response the manager is
+// still reading: drain() takes a task off `in_flight` before it releases the
+// task's response slot (it completes the future, running its callbacks, in
+// between), and a submit in that gap may send another request. One slot is
+// kept for that response, so a worker always finds a free response slot.
+constexpr std::uint64_t kMaxDepth = kSlotCount - 1;
 constexpr auto kManagerSpin = std::chrono::microseconds(50);
 constexpr auto kBusyEventCheck = std::chrono::milliseconds(1);
 constexpr int kParkTimeoutMs = 1000;

@@ -110,9 +110,9 @@ class Worker {
 };
 
 void Worker::start_response() {
-  // The parent never has more requests in flight than a ring holds, so a
-  // response always finds a free slot; a parent that breaks that rule is
-  // not one we can talk to.
+  // The parent keeps fewer requests in flight than a ring holds (one slot
+  // stays for the response it is reading), so a response always finds a
+  // free slot; a parent that breaks that rule is not one we can talk to.
   if (!out_.start(
           responses_,
           [](void* worker) { static_cast<Worker*>(worker)->wait_for_spill(); },
@@ -334,7 +334,7 @@ void Worker::wait_for_spill() {
   check_alive();
 }
 
-void Worker::no_slot() { _exit(kExitCorruptRing); }
+void Worker::no_slot() { _exit(kExitNoResponseSlot); }
 
 void Worker::run() {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -446,6 +446,9 @@ const char* DescribeWorkerExitStatus(int status) {
       return "the worker lost its parent";
     case kExitUncaught:
       return "an exception escaped the worker's loop";
+    case kExitNoResponseSlot:
+      return "the worker found no free slot for a response (the pool sent "
+             "more requests than its response ring holds)";
     default:
       return nullptr;
   }

@@ -24,6 +24,7 @@ inline constexpr int kExitCorruptRing = 122;  // its request ring is corrupt
 inline constexpr int kExitInitFailed = 123;   // the initializer threw
 inline constexpr int kExitOrphaned = 124;     // the pool's process is gone
 inline constexpr int kExitUncaught = 125;     // an exception escaped the loop
+inline constexpr int kExitNoResponseSlot = 126;  // the parent overfilled it
 
 // What each status above means, or nullptr.
 const char* DescribeWorkerExitStatus(int status);

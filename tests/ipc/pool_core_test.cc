@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "futures/errors.h"
 #include "futures/future.h"
@@ -57,6 +58,37 @@ TEST(PoolCoreTest, ManyTasksAllComplete) {
   }
   for (int i = 0; i < 2000; ++i) {
     ASSERT_EQ(fs[i].result(kBound), std::to_string(i));
+  }
+}
+
+// A worker's responses never outnumber its response ring. The manager takes
+// a task off a worker's in-flight list before it releases the task's
+// response slot (it completes the future in between), so with a full queue
+// ahead (short tasks) a submit in that gap used to send the worker one
+// request more than its ring had room to answer: the worker exited (status
+// 122, "request ring corrupt") and broke the pool. Slow done callbacks widen
+// the gap; short tasks keep the worker's queue at its deepest.
+TEST(PoolCoreTest, ResponsesFitTheRingWhileCallbacksAreSlow) {
+  PoolCore pool(Config(1));
+  // Teach the pool that the tasks are short (it queues ahead only then).
+  {
+    std::vector<Future<std::string>> warm;
+    for (int i = 0; i < 500; ++i) warm.push_back(SubmitRaw(pool, "echo", "w"));
+    for (Future<std::string>& f : warm) ASSERT_EQ(f.result(kBound), "w");
+  }
+  for (int round = 0; round < 20; ++round) {
+    std::vector<Future<std::string>> fs;
+    for (int i = 0; i < 300; ++i) {
+      fs.push_back(SubmitRaw(pool, "echo", std::to_string(i)));
+      if (i % 16 == 0) {
+        fs.back().add_done_callback([](const Future<std::string>&) {
+          absl::SleepFor(absl::Microseconds(200));
+        });
+      }
+    }
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(fs[i].result(kBound), std::to_string(i)) << "round " << round;
+    }
   }
 }
 
