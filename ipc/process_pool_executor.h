@@ -116,6 +116,7 @@
 #include "gil/gil.h"
 #include "ipc/codec.h"
 #include "ipc/internal/process_pool_tasks.h"
+#include "ipc/internal/remote_map_results.h"
 #include "ipc/remote_error.h"
 #include "ipc/task_registry.h"
 
@@ -125,8 +126,18 @@ namespace internal {
 class PoolCore;
 }  // namespace internal
 
+namespace internal {
+struct ProcessMapBackend;
+}  // namespace internal
+
+// The lazy range of ProcessPoolExecutor::map(): results in input order. An
+// input range; iterate it once, from one thread. The pool must outlive it.
+// Move-only. Destroying (or assigning over) a range whose iteration has begun
+// cancels its chunks not yet sent to a worker; a range never iterated lets
+// them run.
 template <typename U, typename V>
-class ProcessMapResults;
+using ProcessMapResults =
+    internal::RemoteMapResults<U, V, internal::ProcessMapBackend>;
 
 class ProcessPoolExecutor final : public Executor {
  public:
@@ -283,8 +294,7 @@ class ProcessPoolExecutor final : public Executor {
   std::vector<pid_t> worker_pids() const;
 
  private:
-  template <typename U, typename V>
-  friend class ProcessMapResults;
+  friend struct internal::ProcessMapBackend;
 
   // Rejects tasks that are not registered functions (closures from the
   // Executor base class's submit() and map()): std::invalid_argument.
@@ -300,126 +310,29 @@ class ProcessPoolExecutor final : public Executor {
   std::unique_ptr<internal::PoolCore> core_;
 };
 
-// The lazy range of ProcessPoolExecutor::map(): results in input order. An
-// input range; iterate it once, from one thread. The pool must outlive it.
-// Move-only.
-template <typename U, typename V>
-class ProcessMapResults {
- public:
-  using value_type = U;
+namespace internal {
 
-  class iterator {
-   public:
-    using value_type = U;
-    using difference_type = std::ptrdiff_t;
-    using iterator_concept = std::input_iterator_tag;
+// How ProcessPoolExecutor::map() sends a chunk (internal/remote_map_results.h):
+// a ChunkTask whose arguments are [u32 count], then [u32 length][item] per
+// item.
+struct ProcessMapBackend {
+  using Executor = ProcessPoolExecutor;
 
-    iterator() = default;
-    U& operator*() const { return *owner_->current_; }
-    U* operator->() const { return &*owner_->current_; }
-    // Blocks for the next result; throws the item's exception, TimeoutError
-    // or CancelledError (then the range is at its end).
-    iterator& operator++() {
-      owner_->advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) {
-      return it.done();
-    }
-
-   private:
-    friend class ProcessMapResults;
-    explicit iterator(ProcessMapResults* owner) : owner_(owner) {}
-    bool done() const { return owner_ == nullptr || owner_->at_end_; }
-    ProcessMapResults* owner_ = nullptr;
-  };
-
-  ProcessMapResults(ProcessMapResults&& other) noexcept = default;
-  ProcessMapResults& operator=(ProcessMapResults&& other) noexcept {
-    if (this != &other) {
-      abandon();
-      impl_ = std::move(other.impl_);
-      current_ = std::move(other.current_);
-      at_end_ = other.at_end_;
-    }
-    return *this;
-  }
-  ~ProcessMapResults() { abandon(); }
-
-  // Blocks for the first result (and throws as operator++ does). Call once.
-  iterator begin() {
-    impl_->started = true;
-    advance();
-    return iterator(this);
-  }
-  std::default_sentinel_t end() const { return {}; }
-
- private:
-  friend class ProcessPoolExecutor;
-  using Chunk = internal::MapChunk<U>;
-
-  template <typename F>
-  ProcessMapResults(ProcessPoolExecutor& pool, F fn, V&& inputs,
-                    const MapOptions& options)
-      : impl_(std::make_unique<Impl>(pool, std::move(inputs), options)) {
-    if (options.chunksize < 1) {
-      throw std::invalid_argument("map(): chunksize must be at least 1");
-    }
-    if (options.buffersize < 1) {
-      throw std::invalid_argument(
-          "map(): buffersize must be at least 1 (or kUnbounded)");
-    }
-    impl_->encode_item = [fn](Buffer& out, Item&& item) {
-      return encode_call(out, fn, std::move(item));
-    };
-  }
-
-  using Item = std::remove_cvref_t<std::ranges::range_reference_t<V>>;
-
-  struct Impl {
-    Impl(ProcessPoolExecutor& p, V&& v, const MapOptions& o)
-        : pool(&p),
-          inputs(std::move(v)),
-          next_input(std::ranges::begin(inputs)),
-          deadline(internal::Deadline::After(o.timeout)),
-          chunksize(o.chunksize),
-          buffersize(o.buffersize) {}
-
-    ProcessPoolExecutor* pool;
-    V inputs;
-    std::ranges::iterator_t<V> next_input;
-    internal::Deadline deadline;  // monotonic, from the map() call
-    std::size_t chunksize;
-    std::size_t buffersize;
-    std::function<std::string_view(Buffer&, Item&&)> encode_item;
-    std::deque<Future<Chunk>> in_flight;
-    Chunk chunk;               // the chunk being yielded
-    std::size_t position = 0;  // of the next value in `chunk`
-    bool started = false;      // begin() was called
-  };
-
-  // Submits the first `buffersize` chunks (all of them by default).
-  void start() {
-    while (impl_->in_flight.size() < impl_->buffersize && submit_chunk()) {
-    }
-  }
-
-  // Submits the next chunk; false if the inputs are exhausted.
-  bool submit_chunk() {
-    Impl& m = *impl_;
-    if (m.next_input == std::ranges::end(m.inputs)) return false;
-    auto* task = new internal::ChunkTask<U>();
+  template <typename U, typename It, typename End, typename Encode>
+  static Future<MapChunk<U>> submit_chunk(ProcessPoolExecutor& pool, It& next,
+                                          End end, std::size_t chunksize,
+                                          Encode& encode_item) {
+    using Item = std::remove_cvref_t<decltype(*next)>;
+    auto* task = new ChunkTask<U>();
     std::uint32_t count = 0;
     try {
       Buffer& body = task->args();
       body.append(sizeof(std::uint32_t));
       std::string_view name;
-      for (; count < m.chunksize && m.next_input != std::ranges::end(m.inputs);
-           ++m.next_input, ++count) {
+      for (; count < chunksize && next != end; ++next, ++count) {
         const std::size_t at = body.size();
         body.append(sizeof(std::uint32_t));
-        name = m.encode_item(body, Item(*m.next_input));
+        name = encode_item(body, Item(*next));
         const auto length = static_cast<std::uint32_t>(body.size() - at -
                                                        sizeof(std::uint32_t));
         std::memcpy(body.data() + at, &length, sizeof(length));
@@ -431,64 +344,13 @@ class ProcessMapResults {
       task->discard();
       throw;
     }
-    Future<Chunk> future = internal::FutureAccess::adopt<Chunk>(task);
-    m.pool->submit_node(task);
-    m.in_flight.push_back(std::move(future));
-    return true;
+    Future<MapChunk<U>> future = FutureAccess::adopt<MapChunk<U>>(task);
+    pool.submit_node(task);
+    return future;
   }
-
-  // Iteration began and is abandoned: cancel what has not started.
-  void abandon() noexcept {
-    if (impl_ != nullptr && impl_->started) cancel_in_flight();
-  }
-
-  void cancel_in_flight() noexcept {
-    if (impl_ == nullptr) return;
-    for (Future<Chunk>& f : impl_->in_flight) {
-      try {
-        f.cancel();
-      } catch (...) {
-      }
-    }
-    impl_->in_flight.clear();
-  }
-
-  void advance() {
-    Impl& m = *impl_;
-    if (at_end_) return;
-    current_.reset();
-    while (m.position >= m.chunk.values.size()) {
-      if (m.chunk.error != nullptr) {
-        std::exception_ptr e = std::exchange(m.chunk.error, nullptr);
-        at_end_ = true;
-        cancel_in_flight();
-        std::rethrow_exception(e);
-      }
-      if (m.in_flight.empty()) {
-        at_end_ = true;
-        return;
-      }
-      Future<Chunk> next = std::move(m.in_flight.front());
-      m.in_flight.pop_front();
-      try {
-        if (m.buffersize != MapOptions::kUnbounded) submit_chunk();
-        const absl::Duration timeout = m.deadline.remaining();
-        m.chunk = std::move(next).result(timeout);
-      } catch (...) {
-        at_end_ = true;
-        next.cancel();
-        cancel_in_flight();
-        throw;
-      }
-      m.position = 0;
-    }
-    current_.emplace(std::move(m.chunk.values[m.position++]));
-  }
-
-  std::unique_ptr<Impl> impl_;
-  std::optional<U> current_;
-  bool at_end_ = false;
 };
+
+}  // namespace internal
 
 }  // namespace concurrent
 

@@ -28,6 +28,7 @@
 #include "futures/internal/shared_state.h"
 #include "ipc/codec.h"
 #include "ipc/internal/layout.h"
+#include "ipc/internal/remote_state.h"
 
 namespace concurrent {
 namespace internal {
@@ -64,6 +65,12 @@ class InlineBuffer final : public Buffer {
 
 class RemoteTaskNode : public TaskNode {
  public:
+  // For RemoteState (internal/remote_state.h).
+  using ReplyKind = FrameKind;
+  using ReplyContext = ResponseContext;
+  static constexpr std::string_view kRunsElsewhere =
+      "a ProcessPoolExecutor task cannot run in the submitting process";
+
   // The request frame's kind (kCall or kChunk) and payload.
   FrameKind kind() const noexcept { return kind_; }
   std::string_view function_name() const noexcept { return name_; }
@@ -121,64 +128,7 @@ class RemoteTaskNode : public TaskNode {
 
 // A RemoteTaskNode whose future is a Future<T>. Subclasses implement decode().
 template <typename T>
-class RemoteTaskState : public SharedState<T>, public RemoteTaskNode {
- public:
-  // A process pool task never runs in this process (nobody but its pool,
-  // which never calls these, sees the node): fail rather than misbehave.
-  void run() noexcept override {
-    if (this->try_set_running()) run_claimed();
-    this->unref();
-  }
-  void run_claimed() noexcept override {
-    set_exception_quietly(std::make_exception_ptr(InvalidStateError(
-        "a ProcessPoolExecutor task cannot run in the submitting process")));
-  }
-  void fail_and_release(std::exception_ptr error) noexcept override {
-    if (this->try_set_running()) set_exception_quietly(std::move(error));
-    this->unref();
-  }
-  void cancel_and_release() noexcept override {
-    try {
-      StateBase::cancel();
-    } catch (...) {
-      // cancel() only throws from a done callback, which reports its own.
-    }
-    this->unref();
-  }
-  StateBase& state() noexcept override { return *this; }
-
-  void fail_claimed(std::exception_ptr error) noexcept override {
-    set_exception_quietly(std::move(error));
-    this->unref();
-  }
-  void discard() noexcept override { this->unref(); }
-  void complete(FrameKind kind, std::span<const std::byte> payload,
-                const ResponseContext& context) noexcept override {
-    try {
-      decode(kind, payload, context);
-    } catch (...) {
-      set_exception_quietly(std::current_exception());
-    }
-    this->unref();
-  }
-
- protected:
-  using RemoteTaskNode::RemoteTaskNode;
-
-  // Completes the future (set_value or set_exception) from the response.
-  // What it throws fails the future.
-  virtual void decode(FrameKind kind, std::span<const std::byte> payload,
-                      const ResponseContext& context) = 0;
-
-  void set_exception_quietly(std::exception_ptr error) noexcept {
-    if (this->done()) return;
-    try {
-      this->set_exception(std::move(error));
-    } catch (...) {
-      // Only this pool completes a claimed task: unreachable.
-    }
-  }
-};
+using RemoteTaskState = RemoteState<T, RemoteTaskNode>;
 
 }  // namespace internal
 }  // namespace concurrent

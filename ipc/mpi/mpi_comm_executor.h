@@ -114,6 +114,7 @@
 #include "futures/future.h"
 #include "futures/internal/futex.h"
 #include "ipc/codec.h"
+#include "ipc/internal/remote_map_results.h"
 #include "ipc/mpi/internal/mpi_task.h"
 #include "ipc/remote_error.h"
 #include "ipc/task_registry.h"
@@ -122,10 +123,15 @@ namespace concurrent {
 
 namespace internal {
 struct MpiExecutorCore;
+struct MpiMapBackend;
 }  // namespace internal
 
+// The lazy range of MpiCommExecutor::map(): results in input order. An input
+// range; iterate it once, from one thread. The executor must outlive it.
+// Move-only. Destroying (or assigning over) a range whose iteration has begun
+// cancels its chunks not yet sent; a range never iterated lets them run.
 template <typename U, typename V>
-class MpiMapResults;
+using MpiMapResults = internal::RemoteMapResults<U, V, internal::MpiMapBackend>;
 
 // MPI could not be set up: MPI_Init_thread failed or provided less than
 // MPI_THREAD_SERIALIZED, or duplicating MPI_COMM_WORLD failed. `what()`
@@ -272,8 +278,7 @@ class MpiCommExecutor final : public Executor {
   void shutdown(bool wait = true, bool cancel_futures = false) override;
 
  private:
-  template <typename U, typename V>
-  friend class MpiMapResults;
+  friend struct internal::MpiMapBackend;
 
   void start(int* argc, char*** argv, const Options& options);
   // Rejects closures from the Executor base class's submit() and map():
@@ -288,135 +293,33 @@ class MpiCommExecutor final : public Executor {
   std::unique_ptr<internal::MpiExecutorCore> core_;  // null on a worker
 };
 
-// The lazy range of MpiCommExecutor::map(): results in input order. An input
-// range; iterate it once, from one thread. The executor must outlive it.
-// Move-only.
-template <typename U, typename V>
-class MpiMapResults {
- public:
-  using value_type = U;
+namespace internal {
 
-  class iterator {
-   public:
-    using value_type = U;
-    using difference_type = std::ptrdiff_t;
-    using iterator_concept = std::input_iterator_tag;
+// How MpiCommExecutor::map() sends a chunk (ipc/internal/remote_map_results.h):
+// an MpiChunkTask whose arguments are [u64 count], then each item 16-byte
+// aligned behind [u64 length][u64 0] (internal/protocol.h).
+struct MpiMapBackend {
+  using Executor = MpiCommExecutor;
 
-    iterator() = default;
-    U& operator*() const { return *owner_->current_; }
-    U* operator->() const { return &*owner_->current_; }
-    // Blocks for the next result; throws the item's exception, TimeoutError
-    // or CancelledError (then the range is at its end).
-    iterator& operator++() {
-      owner_->advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) {
-      return it.done();
-    }
-
-   private:
-    friend class MpiMapResults;
-    explicit iterator(MpiMapResults* owner) : owner_(owner) {}
-    bool done() const { return owner_ == nullptr || owner_->at_end_; }
-    MpiMapResults* owner_ = nullptr;
-  };
-
-  MpiMapResults(MpiMapResults&& other) noexcept = default;
-  MpiMapResults& operator=(MpiMapResults&& other) noexcept {
-    if (this != &other) {
-      abandon();
-      impl_ = std::move(other.impl_);
-      current_ = std::move(other.current_);
-      at_end_ = other.at_end_;
-    }
-    return *this;
-  }
-  // Destroying (or assigning over) a range whose iteration has begun
-  // cancels its chunks not yet sent; a range never iterated lets them run.
-  ~MpiMapResults() { abandon(); }
-
-  // Blocks for the first result (and throws as operator++ does). Call once.
-  iterator begin() {
-    impl_->started = true;
-    advance();
-    return iterator(this);
-  }
-  std::default_sentinel_t end() const { return {}; }
-
- private:
-  friend class MpiCommExecutor;
-  using Chunk = internal::MapChunk<U>;
-  using Item = std::remove_cvref_t<std::ranges::range_reference_t<V>>;
-
-  template <typename F>
-  MpiMapResults(MpiCommExecutor& executor, F fn, V&& inputs,
-                const MapOptions& options) {
-    if (options.chunksize < 1) {
-      throw std::invalid_argument("map(): chunksize must be at least 1");
-    }
-    if (options.buffersize < 1) {
-      throw std::invalid_argument(
-          "map(): buffersize must be at least 1 (or kUnbounded)");
-    }
-    impl_ = std::make_unique<Impl>(executor, std::move(inputs), options);
-    impl_->encode_item = [fn](Buffer& out, Item&& item) {
-      return encode_call(out, fn, std::move(item));
-    };
-  }
-
-  struct Impl {
-    Impl(MpiCommExecutor& e, V&& v, const MapOptions& o)
-        : executor(&e),
-          inputs(std::move(v)),
-          next_input(std::ranges::begin(inputs)),
-          deadline(internal::Deadline::After(o.timeout)),
-          chunksize(o.chunksize),
-          buffersize(o.buffersize) {}
-
-    MpiCommExecutor* executor;
-    V inputs;
-    std::ranges::iterator_t<V> next_input;
-    internal::Deadline deadline;  // monotonic, from the map() call
-    std::size_t chunksize;
-    std::size_t buffersize;
-    std::function<std::string_view(Buffer&, Item&&)> encode_item;
-    std::deque<Future<Chunk>> in_flight;
-    Chunk chunk;               // the chunk being yielded
-    std::size_t position = 0;  // of the next value in `chunk`
-    bool started = false;      // begin() was called
-  };
-
-  // Submits the first `buffersize` chunks (all of them by default).
-  void start() {
-    while (impl_->in_flight.size() < impl_->buffersize && submit_chunk()) {
-    }
-  }
-
-  // Submits the next chunk (internal/protocol.h: [u64 count], then each
-  // item 16-byte aligned behind [u64 length][u64 0]); false if the inputs
-  // are exhausted.
-  bool submit_chunk() {
-    Impl& m = *impl_;
-    if (m.next_input == std::ranges::end(m.inputs)) return false;
-    auto* task = new internal::MpiChunkTask<U>();
+  template <typename U, typename It, typename End, typename Encode>
+  static Future<MapChunk<U>> submit_chunk(MpiCommExecutor& executor, It& next,
+                                          End end, std::size_t chunksize,
+                                          Encode& encode_item) {
+    using Item = std::remove_cvref_t<decltype(*next)>;
+    auto* task = new MpiChunkTask<U>();
     std::uint64_t count = 0;
     try {
       Buffer& body = task->message();
       const std::size_t args_at = body.size();
       body.append(sizeof(std::uint64_t));
       std::string_view name;
-      for (; count < m.chunksize && m.next_input != std::ranges::end(m.inputs);
-           ++m.next_input, ++count) {
-        const std::size_t pad = internal::mpi::PadTo16(body.size() - args_at);
+      for (; count < chunksize && next != end; ++next, ++count) {
+        const std::size_t pad = mpi::PadTo16(body.size() - args_at);
         std::memset(body.append(pad), 0, pad);
         const std::size_t at = body.size();
-        std::memset(body.append(internal::mpi::kItemPrefix), 0,
-                    internal::mpi::kItemPrefix);
-        name = m.encode_item(body, Item(*m.next_input));
-        const std::uint64_t length =
-            body.size() - at - internal::mpi::kItemPrefix;
+        std::memset(body.append(mpi::kItemPrefix), 0, mpi::kItemPrefix);
+        name = encode_item(body, Item(*next));
+        const std::uint64_t length = body.size() - at - mpi::kItemPrefix;
         std::memcpy(body.data() + at, &length, sizeof(length));
       }
       std::memcpy(body.data() + args_at, &count, sizeof(count));
@@ -426,64 +329,13 @@ class MpiMapResults {
       task->discard();
       throw;
     }
-    Future<Chunk> future = internal::FutureAccess::adopt<Chunk>(task);
-    m.executor->submit_node(task);
-    m.in_flight.push_back(std::move(future));
-    return true;
+    Future<MapChunk<U>> future = FutureAccess::adopt<MapChunk<U>>(task);
+    executor.submit_node(task);
+    return future;
   }
-
-  // Iteration began and is abandoned: cancel what has not been sent.
-  void abandon() noexcept {
-    if (impl_ != nullptr && impl_->started) cancel_in_flight();
-  }
-
-  void cancel_in_flight() noexcept {
-    if (impl_ == nullptr) return;
-    for (Future<Chunk>& f : impl_->in_flight) {
-      try {
-        f.cancel();
-      } catch (...) {
-      }
-    }
-    impl_->in_flight.clear();
-  }
-
-  void advance() {
-    Impl& m = *impl_;
-    if (at_end_) return;
-    current_.reset();
-    while (m.position >= m.chunk.values.size()) {
-      if (m.chunk.error != nullptr) {
-        std::exception_ptr e = std::exchange(m.chunk.error, nullptr);
-        at_end_ = true;
-        cancel_in_flight();
-        std::rethrow_exception(e);
-      }
-      if (m.in_flight.empty()) {
-        at_end_ = true;
-        return;
-      }
-      Future<Chunk> next = std::move(m.in_flight.front());
-      m.in_flight.pop_front();
-      try {
-        if (m.buffersize != MapOptions::kUnbounded) submit_chunk();
-        const absl::Duration timeout = m.deadline.remaining();
-        m.chunk = std::move(next).result(timeout);
-      } catch (...) {
-        at_end_ = true;
-        next.cancel();
-        cancel_in_flight();
-        throw;
-      }
-      m.position = 0;
-    }
-    current_.emplace(std::move(m.chunk.values[m.position++]));
-  }
-
-  std::unique_ptr<Impl> impl_;
-  std::optional<U> current_;
-  bool at_end_ = false;
 };
+
+}  // namespace internal
 
 }  // namespace concurrent
 

@@ -37,7 +37,7 @@ bool Fail(Buffer& out, std::string_view function, const std::string& what) {
 class RawTask final : public internal::RemoteTaskState<std::string> {
  public:
   RawTask(internal::FrameKind kind, std::string name, std::string_view body)
-      : RemoteTaskState(kind), name_(std::move(name)) {
+      : internal::RemoteTaskState<std::string>(kind), name_(std::move(name)) {
     set_function(name_);
     args().append(body.data(), body.size());
   }

@@ -28,6 +28,7 @@
 #include "futures/errors.h"
 #include "futures/internal/shared_state.h"
 #include "ipc/codec.h"
+#include "ipc/internal/remote_state.h"
 #include "ipc/mpi/internal/protocol.h"
 #include "ipc/remote_error.h"
 #include "ipc/task_registry.h"
@@ -51,6 +52,12 @@ std::exception_ptr MpiUnexpectedReply(std::string_view function,
 
 class MpiTaskNode : public TaskNode {
  public:
+  // For RemoteState (ipc/internal/remote_state.h).
+  using ReplyKind = mpi::ReplyKind;
+  using ReplyContext = MpiReplyContext;
+  static constexpr std::string_view kRunsElsewhere =
+      "an MpiCommExecutor task cannot run on the master rank";
+
   mpi::TaskKind kind() const noexcept { return kind_; }
   std::string_view function_name() const noexcept { return name_; }
 
@@ -114,63 +121,7 @@ class MpiTaskNode : public TaskNode {
 
 // An MpiTaskNode whose future is a Future<T>. Subclasses implement decode().
 template <typename T>
-class MpiTaskState : public SharedState<T>, public MpiTaskNode {
- public:
-  // An MPI task never runs in the master (nobody but its executor, which
-  // never calls these, sees the node): fail rather than misbehave.
-  void run() noexcept override {
-    if (this->try_set_running()) run_claimed();
-    this->unref();
-  }
-  void run_claimed() noexcept override {
-    set_exception_quietly(std::make_exception_ptr(InvalidStateError(
-        "an MpiCommExecutor task cannot run on the master rank")));
-  }
-  void fail_and_release(std::exception_ptr error) noexcept override {
-    if (this->try_set_running()) set_exception_quietly(std::move(error));
-    this->unref();
-  }
-  void cancel_and_release() noexcept override {
-    try {
-      StateBase::cancel();
-    } catch (...) {
-      // cancel() only throws from a done callback, which reports its own.
-    }
-    this->unref();
-  }
-  StateBase& state() noexcept override { return *this; }
-
-  void fail_claimed(std::exception_ptr error) noexcept override {
-    set_exception_quietly(std::move(error));
-    this->unref();
-  }
-  void discard() noexcept override { this->unref(); }
-  void complete(mpi::ReplyKind kind, std::span<const std::byte> payload,
-                const MpiReplyContext& context) noexcept override {
-    try {
-      decode(kind, payload, context);
-    } catch (...) {
-      set_exception_quietly(std::current_exception());
-    }
-    this->unref();
-  }
-
- protected:
-  using MpiTaskNode::MpiTaskNode;
-
-  // Completes the future from the reply; what it throws fails the future.
-  virtual void decode(mpi::ReplyKind kind, std::span<const std::byte> payload,
-                      const MpiReplyContext& context) = 0;
-
-  void set_exception_quietly(std::exception_ptr error) noexcept {
-    if (this->done()) return;
-    try {
-      this->set_exception(std::move(error));
-    } catch (...) {
-      // Only the executor completes a claimed task: unreachable.
-    }
-  }
-};
+using MpiTaskState = RemoteState<T, MpiTaskNode>;
 
 // submit(fn, args...): the future of fn's result R (maybe void).
 template <typename R>
