@@ -1,104 +1,26 @@
 // Copyright 2026 The concurrent Authors.
 //
 // The executor contract (tests/executors/executor_contract.h) over
-// ProcessPoolExecutor, with its tasks registered as the process pool needs.
-// The tests that need a closure skip themselves (kRunsClosures = false).
+// ProcessPoolExecutor, with its tasks registered as the process pool needs
+// (tests/ipc/remote_contract.cc). The tests that need a closure skip
+// themselves (kRunsClosures = false).
 
-#include <chrono>
 #include <memory>
-#include <string>
-#include <thread>
-#include <vector>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
-#include "futures/future.h"
 #include "gtest/gtest.h"
 #include "ipc/process_pool_executor.h"
-#include "ipc/remote_error.h"
-#include "ipc/task_registry.h"
-#include "tests/executors/contract_tasks.h"
 #include "tests/executors/executor_contract.h"
-#include "tests/executors/executor_test_support.h"
+#include "tests/ipc/remote_contract.h"
 
 namespace concurrent {
 namespace testing {
-namespace contract {
-
-// A task that keeps its worker busy: creates `started`, then waits (at most
-// 2 min) for `release` to exist.
-int HoldUntil(std::string started, std::string release) {
-  Touch(started);
-  for (int i = 0; i < 120'000 && !Exists(release); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return 0;
-}
-
-CONCURRENT_REGISTER_TASK(HoldUntil);
-CONCURRENT_REGISTER_TASK(Multiply);
-CONCURRENT_REGISTER_TASK(Identity);
-CONCURRENT_REGISTER_TASK(IntIdentity);
-CONCURRENT_REGISTER_TASK(Square);
-CONCURRENT_REGISTER_TASK(Double);
-CONCURRENT_REGISTER_TASK(ToString);
-CONCURRENT_REGISTER_TASK(ReturnOne);
-CONCURRENT_REGISTER_TASK(ReturnThree);
-CONCURRENT_REGISTER_TASK(ReturnFive);
-CONCURRENT_REGISTER_TASK(ThrowTaskError);
-CONCURRENT_REGISTER_TASK(FailAtFive);
-CONCURRENT_REGISTER_TASK(Touch);
-CONCURRENT_REGISTER_TASK(TouchVoid);
-CONCURRENT_REGISTER_TASK(GatedTouch);
-CONCURRENT_REGISTER_EXCEPTION(TaskError);
-
-}  // namespace contract
 
 template <>
-struct ExecutorTraits<ProcessPoolExecutor> {
-  static constexpr int kWorkers = 2;
-  // Tasks wait in the pool's queue while every worker runs a Hold task: a
-  // task whose duration the pool does not know yet is never queued behind
-  // another in a worker.
-  static constexpr bool kCanHold = true;
-  static constexpr bool kRunsClosures = false;
+struct ExecutorTraits<ProcessPoolExecutor>
+    : RemoteExecutorTraits<ProcessPoolExecutor> {
   static std::unique_ptr<ProcessPoolExecutor> make() {
     return std::make_unique<ProcessPoolExecutor>(kWorkers);
   }
-  static void drive(ProcessPoolExecutor&) {}
-  // While alive (and not released), tasks submitted afterwards stay queued:
-  // each worker runs a task that waits for a file.
-  class Hold {
-   public:
-    explicit Hold(ProcessPoolExecutor& e)
-        : release_(contract::TempPath("release")) {
-      std::vector<std::string> started;
-      for (int i = 0; i < kWorkers; ++i) {
-        started.push_back(contract::TempPath("started"));
-        blockers_.push_back(
-            e.submit(contract::HoldUntil, started.back(), release_));
-      }
-      const absl::Time deadline = absl::Now() + absl::Seconds(30);
-      for (const std::string& path : started) {
-        while (!contract::Exists(path) && absl::Now() < deadline) {
-          absl::SleepFor(absl::Milliseconds(1));
-        }
-        EXPECT_TRUE(contract::Exists(path)) << "a worker never started";
-      }
-    }
-    ~Hold() { release(); }
-    void release() {
-      if (!contract::Exists(release_)) contract::Touch(release_);
-      for (const Future<int>& f : blockers_) f.result(absl::Seconds(30));
-    }
-
-   private:
-    std::string release_;
-    std::vector<Future<int>> blockers_;
-  };
-  struct DriveOnWait {
-    explicit DriveOnWait(ProcessPoolExecutor&) {}
-  };
 };
 
 namespace {
