@@ -34,8 +34,9 @@
 // without single-copy needs this side to keep calling MPI), the thread waits
 // on wake_ (a submit or a shutdown
 // signals it): with tasks in flight, after spinning PollBackoff::kSpin, in
-// naps of at most 1 ms (it must poll MPI for replies); with nothing in
-// flight, until woken.
+// naps of at most 1 ms, and at most a sixteenth of the tasks' mean run time
+// (reply_poll_cap: it must poll MPI for replies, and a reply seen late keeps
+// a worker idle); with nothing in flight, until woken.
 //
 // Errors: our communicator has MPI_ERRORS_RETURN. A failed call breaks the
 // dispatcher (break_all): every pending and in-flight future fails with
@@ -383,6 +384,18 @@ void MpiDispatcher::completed(MpiExecutorCore* core, std::size_t n) {
   core->outstanding -= n;
 }
 
+std::chrono::microseconds MpiDispatcher::reply_poll_cap() const {
+  std::uint64_t shortest = 0;
+  for (const MpiExecutorCore* core : executors_) {
+    if (core->mean_run_ns != 0 &&
+        (shortest == 0 || core->mean_run_ns < shortest)) {
+      shortest = core->mean_run_ns;
+    }
+  }
+  if (shortest == 0) return PollBackoff::kMaxNap;
+  return std::chrono::microseconds(shortest / 16 / 1000);
+}
+
 bool MpiDispatcher::anything_in_flight() const {
   for (const Worker& w : workers_) {
     if (!w.in_flight.empty()) return true;
@@ -469,7 +482,7 @@ void MpiDispatcher::loop() {
     if (work_epoch_ != epoch || (stop_ && executors_.empty())) continue;
     absl::Duration nap = absl::Milliseconds(100);
     if (waiting_for_replies) {
-      const std::chrono::microseconds us = backoff.idle();
+      const std::chrono::microseconds us = backoff.idle(reply_poll_cap());
       if (us.count() == 0) continue;
       nap = absl::Microseconds(us.count());
     } else {

@@ -7,6 +7,7 @@
 #ifndef CONCURRENT_IPC_MPI_INTERNAL_DISPATCHER_H_
 #define CONCURRENT_IPC_MPI_INTERNAL_DISPATCHER_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -116,6 +117,11 @@ class MpiDispatcher {
   // Counts `n` completed tasks of `core`.
   void completed(MpiExecutorCore* core, std::size_t n);
   bool anything_in_flight() const;
+  // The longest nap between polls for replies while tasks run: a sixteenth
+  // of the shortest mean run time of the executors' tasks (kMaxNap while
+  // none is known).
+  std::chrono::microseconds reply_poll_cap() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   absl::CondVar wake_;  // the communication thread sleeps on it
