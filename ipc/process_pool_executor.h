@@ -124,9 +124,6 @@ namespace concurrent {
 
 namespace internal {
 class PoolCore;
-}  // namespace internal
-
-namespace internal {
 struct ProcessMapBackend;
 }  // namespace internal
 
