@@ -94,10 +94,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <deque>
-#include <exception>
-#include <functional>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <ranges>
