@@ -176,6 +176,7 @@ BENCHMARK(BM_CpuPool)
     ->Arg(1)
     ->Arg(2)
     ->UseRealTime()
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 
 void BM_CpuBare(benchmark::State& state) {

@@ -72,7 +72,8 @@ FrameWriter::Status FrameWriter::begin(std::uint64_t length, std::byte** dst) {
   return Status::kOk;
 }
 
-void FrameWriter::commit(std::uint64_t seq, FrameKind kind) {
+void FrameWriter::commit(std::uint64_t seq, FrameKind kind,
+                         std::uint64_t run_ns) {
   Slot& slot = slots_[tail_ % kSlotCount];
   SlotHeader header{};
   header.seq = seq;
@@ -80,6 +81,7 @@ void FrameWriter::commit(std::uint64_t seq, FrameKind kind) {
   header.flags = pending_spilled_ ? kFlagSpilled : 0;
   header.length = pending_length_;
   header.spill_begin = pending_spilled_ ? pending_spill_ : 0;
+  header.run_ns = run_ns;
   std::memcpy(&slot.header, &header, sizeof(header));
   if (pending_spilled_) alloc_ = pending_spill_ + pending_length_;
   ++tail_;
@@ -150,9 +152,9 @@ FrameWriter::Status FrameWriter::reserve_spill(std::uint64_t min_length,
 }
 
 void FrameWriter::commit_length(std::uint64_t seq, FrameKind kind,
-                                std::uint64_t length) {
+                                std::uint64_t length, std::uint64_t run_ns) {
   pending_length_ = length;
-  commit(seq, kind);
+  commit(seq, kind, run_ns);
 }
 
 bool FrameBuffer::start(FrameWriter& writer, OnFull on_full, void* context) {
@@ -167,8 +169,9 @@ bool FrameBuffer::start(FrameWriter& writer, OnFull on_full, void* context) {
   return true;
 }
 
-void FrameBuffer::commit(std::uint64_t seq, FrameKind kind) {
-  writer_->commit_length(seq, kind, size());
+void FrameBuffer::commit(std::uint64_t seq, FrameKind kind,
+                         std::uint64_t run_ns) {
+  writer_->commit_length(seq, kind, size(), run_ns);
 }
 
 void FrameBuffer::grow(size_t min_capacity) {
@@ -220,6 +223,7 @@ FrameReader::Status FrameReader::peek(Frame* frame, std::string* why) {
   frame->kind = static_cast<FrameKind>(header.kind);
   frame->payload = {};
   frame->spill_end = 0;
+  frame->run_ns = header.run_ns;
   if (!ValidKind(header.kind)) {
     *why = absl::StrCat("frame ", header.seq, " has an unknown kind ",
                         header.kind);

@@ -74,8 +74,8 @@ class FrameWriter {
   // it (inline or spill). Write the payload, then commit(). Nothing is
   // visible to the consumer before commit().
   Status begin(std::uint64_t length, std::byte** dst);
-  // Publishes the reserved frame.
-  void commit(std::uint64_t seq, FrameKind kind);
+  // Publishes the reserved frame (`run_ns`: SlotHeader::run_ns).
+  void commit(std::uint64_t seq, FrameKind kind, std::uint64_t run_ns = 0);
 
   // For a payload whose length is not known in advance (an encoder writing
   // straight into the frame): begin_inline() starts the frame in the free
@@ -89,7 +89,8 @@ class FrameWriter {
   std::byte* begin_inline();
   Status reserve_spill(std::uint64_t min_length, std::uint64_t kept,
                        std::byte** dst, std::uint64_t* capacity);
-  void commit_length(std::uint64_t seq, FrameKind kind, std::uint64_t length);
+  void commit_length(std::uint64_t seq, FrameKind kind, std::uint64_t length,
+                     std::uint64_t run_ns = 0);
 
   // Frames published and not yet consumed.
   std::uint64_t unconsumed() const;
@@ -127,7 +128,7 @@ class FrameBuffer final : public Buffer {
   // Starts a frame in `writer`'s next slot; false if no slot is free.
   bool start(FrameWriter& writer, OnFull on_full, void* context);
   // Publishes it as frame `seq` of `kind`.
-  void commit(std::uint64_t seq, FrameKind kind);
+  void commit(std::uint64_t seq, FrameKind kind, std::uint64_t run_ns = 0);
   // Whether the last growth failed because the payload could never fit.
   bool too_large() const { return too_large_; }
 
@@ -148,6 +149,7 @@ struct Frame {
   FrameKind kind{};
   std::span<const std::byte> payload;
   std::uint64_t spill_end = 0;  // 0 if inline
+  std::uint64_t run_ns = 0;     // SlotHeader::run_ns (a hint, unchecked)
 };
 
 class FrameReader {

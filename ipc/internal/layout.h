@@ -39,7 +39,7 @@ namespace internal {
 
 inline constexpr std::uint64_t kSegmentMagic =
     0x314c4f4f50434343;  // "CCCPOOL1"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kCacheLine = 64;
 
 // Slots: fixed size; a frame whose payload does not fit inline goes to the
@@ -82,8 +82,11 @@ struct SlotHeader {
   std::uint32_t flags;        // kFlagSpilled
   std::uint64_t length;       // payload bytes
   std::uint64_t spill_begin;  // monotonic spill position (if spilled)
+  // Responses: how long the task ran (ns), a hint the parent's dispatch
+  // uses; 0 in requests and where unknown.
+  std::uint64_t run_ns;
 };
-static_assert(sizeof(SlotHeader) == 32);
+static_assert(sizeof(SlotHeader) == 40);
 inline constexpr std::uint32_t kInlineCapacity = kSlotSize - sizeof(SlotHeader);
 
 struct alignas(kCacheLine) Slot {
@@ -113,9 +116,6 @@ struct alignas(kCacheLine) WorkerBlock {
   // ring never started.
   std::atomic<std::uint64_t> started_seq;
   std::atomic<std::uint64_t> tasks_done;
-  // A moving average of the worker's task durations (ns): the parent sizes
-  // how many requests it queues to the worker from it.
-  std::atomic<std::uint64_t> average_task_ns;
   // Set by the parent: exit once the request ring is empty.
   std::atomic<std::uint32_t> stop;
   std::uint32_t reserved0;

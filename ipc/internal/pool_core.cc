@@ -12,11 +12,16 @@
 // Dispatch (dispatch_locked, from submit() and from the manager): pending
 // tasks go, in order, to an idle live worker (the most recently used, whose
 // poll loop is likeliest still to be spinning), else to a newly spawned one
-// if a slot is vacant, else to the least loaded worker that has room. A
-// worker's room is how many requests it may have in flight: one, unless its
-// tasks are known to be short (average under 100 us): then enough to cover
-// about 100 us of work (2..64), so that it goes from task to task without
-// waiting for this process. Capped by max_tasks_per_child. A task is claimed
+// if a slot is vacant, else to the worker with the least expected work that
+// has room for it (has_room_locked). Expected work comes from estimates_, a
+// moving average of run times per function, which the worker reports in
+// each response: a worker takes a task behind others only if the task's own
+// function is known to be short (while under 100 us is queued there), or
+// known to be long and the worker has just one task in flight and at least
+// as many tasks are pending as there are workers (then it starts the next
+// task without waiting for the manager thread, which on busy CPUs waits
+// about a scheduler slice for one). Capped by max_tasks_per_child (the
+// worker drains). A task is claimed
 // (try_set_running, Python's set_running_or_notify_cancel) when it is
 // written to a ring: until then cancel() works; afterwards the future is
 // running. Frames are published with a seq_cst store of the ring's tail;
@@ -263,25 +268,41 @@ PoolCore::~PoolCore() {
 
 // --- Dispatch ----------------------------------------------------------------
 
-std::uint64_t PoolCore::capacity_locked(const Slot& slot) const {
-  if (slot.phase != Phase::kLive) return 0;
-  const std::uint64_t average =
-      slot.block->average_task_ns.load(std::memory_order_relaxed);
-  // Queue ahead (the worker then goes from task to task without waiting for
-  // us) only when tasks are known to be short; a long task, or one whose
-  // duration is not known yet, waits in pending_, where cancel() still works
-  // and whichever worker frees up first takes it.
-  std::uint64_t depth = 1;
-  if (average != 0 && average < kQueueTargetNs) {
-    depth = std::clamp<std::uint64_t>(kQueueTargetNs / average, 2, kMaxDepth);
+PoolCore::Estimate* PoolCore::estimate_locked(const RemoteTaskNode& task) {
+  auto& estimates = estimates_[task.kind() == FrameKind::kChunk ? 1 : 0];
+  const std::string_view name = task.function_name();
+  // (Debian's Abseil has its own string_view.)
+  auto it = estimates.find(absl::string_view(name.data(), name.size()));
+  if (it == estimates.end()) {
+    it = estimates.emplace(std::string(name), std::make_unique<Estimate>())
+             .first;
   }
-  if (config_.max_tasks_per_child > 0) {
-    const std::uint64_t left =
-        static_cast<std::uint64_t>(config_.max_tasks_per_child) - slot.sent;
-    depth = std::min(depth, left);
+  return it->second.get();
+}
+
+bool PoolCore::has_room_locked(const Slot& slot,
+                               std::uint64_t estimate_ns) const {
+  // (A worker that got max_tasks_per_child requests is draining.)
+  if (slot.phase != Phase::kLive) return false;
+  if (slot.in_flight.empty()) return true;
+  // Queue behind other requests (the worker then goes from task to task
+  // without waiting for us) only a task whose own function's duration is
+  // known: a short one while the work already queued there is short; a long
+  // one only as the worker's next task, and only while enough tasks are
+  // pending for every worker, so that a worker that frees up early still
+  // finds work here. Otherwise the task waits in pending_, where cancel()
+  // still works and whichever worker frees up first takes it.
+  if (estimate_ns == 0) return false;
+  if (estimate_ns < kQueueTargetNs) {
+    return slot.queued_ns < kQueueTargetNs && slot.in_flight.size() < kMaxDepth;
   }
-  const std::uint64_t busy = slot.in_flight.size();
-  return depth > busy ? depth - busy : 0;
+  return slot.in_flight.size() == 1 && pending_.size() >= live_workers_locked();
+}
+
+std::size_t PoolCore::live_workers_locked() const {
+  std::size_t live = 0;
+  for (const Slot& slot : slots_) live += slot.phase == Phase::kLive ? 1 : 0;
+  return live;
 }
 
 int PoolCore::pick_idle_locked(Completions& done) {
@@ -291,7 +312,7 @@ int PoolCore::pick_idle_locked(Completions& done) {
     Slot& slot = slots_[i];
     if (slot.phase == Phase::kVacant) {
       if (vacant < 0) vacant = i;
-    } else if (slot.in_flight.empty() && capacity_locked(slot) != 0 &&
+    } else if (slot.in_flight.empty() && has_room_locked(slot, 0) &&
                (idle < 0 || slot.last_use > slots_[idle].last_use)) {
       idle = i;
     }
@@ -303,24 +324,26 @@ int PoolCore::pick_idle_locked(Completions& done) {
   return -1;
 }
 
-int PoolCore::pick_worker_locked(Completions& done) {
+int PoolCore::pick_worker_locked(std::uint64_t estimate_ns, Completions& done) {
   const int idle = pick_idle_locked(done);
   if (idle >= 0 || broken_.has_value()) return idle;
   int roomy = -1;
-  std::size_t roomy_load = 0;
   for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
     const Slot& slot = slots_[i];
-    if (capacity_locked(slot) != 0 &&
-        (roomy < 0 || slot.in_flight.size() < roomy_load)) {
+    if (has_room_locked(slot, estimate_ns) &&
+        (roomy < 0 || slot.queued_ns < slots_[roomy].queued_ns)) {
       roomy = i;
-      roomy_load = slot.in_flight.size();
     }
   }
   return roomy;
 }
 
-void PoolCore::sent_locked(Slot& slot, RemoteTaskNode* task) {
-  slot.in_flight.push_back({task, task->seq});
+void PoolCore::sent_locked(Slot& slot, RemoteTaskNode* task,
+                           Estimate* estimate) {
+  const std::uint64_t queued_ns =
+      estimate->average_ns != 0 ? estimate->average_ns : kQueueTargetNs;
+  slot.in_flight.push_back({task, task->seq, estimate, queued_ns});
+  slot.queued_ns += queued_ns;
   ++slot.sent;
   slot.last_use = ++tick_;
   slot.woken = true;
@@ -373,7 +396,7 @@ bool PoolCore::send_direct_locked(int w, RemoteTaskNode* task,
   task->claimed = true;
   task->seq = slot.next_seq++;
   frame.commit(task->seq, task->kind());
-  sent_locked(slot, task);
+  sent_locked(slot, task, estimate_locked(*task));
   return true;
 }
 
@@ -391,6 +414,7 @@ bool PoolCore::spawn_locked(int index, Completions& done) {
   slot.requests.reset();
   slot.corrupt.clear();
   slot.in_flight.clear();
+  slot.queued_ns = 0;
   slot.sent = 0;
   ++slot.generation;
   SpawnedWorker worker;
@@ -421,7 +445,8 @@ void PoolCore::dispatch_locked(Completions& done) {
       done.cancel.push_back(task);
       continue;
     }
-    const int w = pick_worker_locked(done);
+    Estimate* estimate = estimate_locked(*task);
+    const int w = pick_worker_locked(estimate->average_ns, done);
     if (w < 0 || pending_.empty()) break;  // (a failed spawn broke the pool)
     if (w < 64 && (excluded & (std::uint64_t{1} << w)) != 0) break;
     Slot& slot = slots_[w];
@@ -467,7 +492,7 @@ void PoolCore::dispatch_locked(Completions& done) {
     task->seq = slot.next_seq++;
     slot.requests.commit(task->seq, task->kind());
     if (!config_.replace_dead_workers) task->release_payload();
-    sent_locked(slot, task);
+    sent_locked(slot, task, estimate);
   }
   for (Slot& slot : slots_) {
     if (slot.woken) {
@@ -671,6 +696,7 @@ void PoolCore::fail_in_flight_locked(Slot& slot, std::exception_ptr error,
     }
   }
   slot.in_flight.clear();
+  slot.queued_ns = 0;
   pending_.insert(pending_.begin(), requeue.begin(), requeue.end());
 }
 
@@ -783,7 +809,16 @@ int PoolCore::drain(const LiveSlot& live) {
         }
         break;
       }
-      task = slot.in_flight.front().task;
+      const InFlight& front = slot.in_flight.front();
+      task = front.task;
+      slot.queued_ns -= front.queued_ns;
+      if (status == FrameReader::Status::kFrame && frame.run_ns != 0) {
+        // Average over about the last 8 runs.
+        std::uint64_t& average = front.estimate->average_ns;
+        average = average == 0 ? frame.run_ns
+                               : std::max<std::uint64_t>(
+                                     (average * 7 + frame.run_ns) / 8, 1);
+      }
       slot.in_flight.pop_front();
     }
     if (status == FrameReader::Status::kBadFrame) {

@@ -82,7 +82,7 @@ class Worker {
   bool invoke(std::string_view name, std::span<const std::byte> args,
               Buffer& out);
   // Publishes the response in out_ as frame `seq`.
-  void publish(std::uint64_t seq, FrameKind kind);
+  void publish(std::uint64_t seq, FrameKind kind, std::uint64_t run_ns = 0);
 
  public:
   // Called by out_ (FrameBuffer) when the spill area has no room yet: waits
@@ -309,12 +309,12 @@ FrameKind Worker::run_frame(const Frame& frame, Buffer& out) {
   return FrameKind::kChunkResult;
 }
 
-void Worker::publish(std::uint64_t seq, FrameKind kind) {
+void Worker::publish(std::uint64_t seq, FrameKind kind, std::uint64_t run_ns) {
   if (spill_waiting_) {
     spill_waiting_ = false;
     block_->spill_waiting.store(0, std::memory_order_relaxed);
   }
-  out_.commit(seq, kind);
+  out_.commit(seq, kind, run_ns);
 }
 
 void Worker::wait_for_spill() {
@@ -413,14 +413,7 @@ void Worker::run() {
             .count());
     const std::uint64_t seq = frame.seq;
     requests_.pop(frame);
-    publish(seq, kind);
-    // Average over about the last 8 tasks.
-    const std::uint64_t average =
-        block_->average_task_ns.load(std::memory_order_relaxed);
-    block_->average_task_ns.store(
-        average == 0 ? std::max<std::uint64_t>(ns, 1)
-                     : std::max<std::uint64_t>((average * 7 + ns) / 8, 1),
-        std::memory_order_relaxed);
+    publish(seq, kind, std::max<std::uint64_t>(ns, 1));
     block_->tasks_done.store(++done, std::memory_order_relaxed);
     if (max_tasks != 0 && done >= max_tasks) {
       block_->state.store(static_cast<std::uint32_t>(WorkerState::kRetiring),

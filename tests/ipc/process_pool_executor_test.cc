@@ -122,6 +122,12 @@ int SleepMs(int ms) {
 }
 CONCURRENT_REGISTER_TASK(SleepMs);
 
+std::int64_t NapThenPid(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return getpid();
+}
+CONCURRENT_REGISTER_TASK(NapThenPid);
+
 // Creates `path`, then sleeps up to 2 min (the test kills or releases it).
 int StartedThenWait(std::string started, std::string release) {
   if (FILE* f = std::fopen(started.c_str(), "w")) std::fclose(f);
@@ -531,6 +537,52 @@ TEST(ProcessPoolExecutorTest, ShutdownCancelFutures) {
   EXPECT_EQ(running.result(kBound), 0);
   for (Future<int>& f : queued) EXPECT_TRUE(f.cancelled());
   EXPECT_THROW(pool.submit(Square, 1), ExecutorShutdownError);
+}
+
+// Dispatch queues a task behind another one in a worker's ring only when its
+// own function is known to be short. It once used the worker's average over
+// whatever it had run: after short tasks on one worker (the other never ran
+// one), 11 of 12 long tasks were queued behind each other on the first.
+TEST(ProcessPoolExecutorTest, LongTasksAfterShortOnesAreSpreadOverTheWorkers) {
+  ProcessPoolExecutor pool(2);
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(pool.submit(Square, i).result(), i * i);
+  std::vector<Future<std::int64_t>> fs;
+  for (int i = 0; i < 12; ++i) fs.push_back(pool.submit(NapThenPid, 20));
+  std::map<std::int64_t, int> per_worker;
+  for (auto& f : fs) ++per_worker[f.result(kBound)];
+  ASSERT_EQ(per_worker.size(), 2u);
+  for (const auto& [pid, count] : per_worker) EXPECT_GE(count, 4) << pid;
+}
+
+// A task of a function known to be long is sent ahead to a busy worker only
+// as its next task, and only while enough tasks are pending for every
+// worker: the rest stay pending, where cancel() works.
+TEST(ProcessPoolExecutorTest, LongTasksAreSentAtMostOneAheadPerWorker) {
+  ProcessPoolExecutor pool(1);
+  {
+    // Teaches the pool that StartedThenWait takes milliseconds.
+    const std::string started = TempPath("warm-started");
+    const std::string release = TempPath("warm-release");
+    Future<int> warm = pool.submit(StartedThenWait, started, release);
+    AwaitFile(started);
+    absl::SleepFor(absl::Milliseconds(5));
+    Touch(release);
+    ASSERT_EQ(warm.result(kBound), 0);
+  }
+  const std::string started = TempPath("started");
+  const std::string release = TempPath("release");
+  std::vector<Future<int>> fs;
+  for (int i = 0; i < 6; ++i) {
+    fs.push_back(pool.submit(StartedThenWait, started, release));
+  }
+  AwaitFile(started);
+  EXPECT_FALSE(fs[0].cancel());  // running
+  EXPECT_FALSE(fs[1].cancel());  // sent ahead: claimed, as if running
+  for (int i = 2; i < 6; ++i) EXPECT_TRUE(fs[i].cancel()) << i;
+  Touch(release);
+  EXPECT_EQ(fs[0].result(kBound), 0);
+  EXPECT_EQ(fs[1].result(kBound), 0);
 }
 
 TEST(ProcessPoolExecutorTest, DestructorWaitsAndLeavesNothingBehind) {
