@@ -23,14 +23,22 @@
 //   BM_ColdStart      create a pool, run one task, shut it down
 //   BM_Echo64MiB      a 64 MiB std::vector<uint8_t> echoed through a worker
 //   BM_IdlePool       a warm, idle pool for 1 s: the CPU it uses
+//   BM_PingPongBare   the floor of any process pool's round trip: two bare
+//                     processes pass a word to and fro in shared memory
+//                     (spinning if several CPUs, a shared futex if one),
+//                     no task, no manager thread
 // Counters: `workers_cpu` is the CPU time the workers used per iteration
 // (from /proc/PID/schedstat), beside the process CPU time that Google
 // Benchmark measures for this process (MeasureProcessCPUTime): together they
 // show what spinning costs.
 
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +46,7 @@
 #include <numeric>
 #include <ranges>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -265,6 +274,74 @@ BENCHMARK(BM_IdlePool)
     ->Iterations(3)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// One word in shared memory: the parent writes odd values, the child answers
+// with the next even one. Each side spins for a while if it may use several
+// CPUs, then parks on a shared futex (a wake is sent only to a sleeper).
+struct PingPongWord {
+  std::atomic<std::uint32_t> value;
+  std::atomic<std::uint32_t> sleeping[2];  // [0] the parent, [1] the child
+};
+
+void FutexCall(std::atomic<std::uint32_t>* word, int op, std::uint32_t val) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, val, nullptr,
+          nullptr, 0);
+}
+
+void AwaitValue(PingPongWord& w, int side, std::uint32_t expected, bool spin) {
+  for (int i = 0; spin && i < 20'000; ++i) {
+    if (w.value.load(std::memory_order_acquire) == expected) return;
+  }
+  for (;;) {
+    const std::uint32_t seen = w.value.load(std::memory_order_acquire);
+    if (seen == expected) return;
+    w.sleeping[side].store(1, std::memory_order_seq_cst);
+    if (w.value.load(std::memory_order_seq_cst) == seen) {
+      FutexCall(&w.value, FUTEX_WAIT, seen);
+    }
+    w.sleeping[side].store(0, std::memory_order_relaxed);
+  }
+}
+
+void Publish(PingPongWord& w, int peer, std::uint32_t value) {
+  w.value.store(value, std::memory_order_seq_cst);
+  if (w.sleeping[peer].load(std::memory_order_seq_cst) != 0) {
+    FutexCall(&w.value, FUTEX_WAKE, 1);
+  }
+}
+
+void BM_PingPongBare(benchmark::State& state) {
+  void* mem = mmap(nullptr, sizeof(PingPongWord), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) std::abort();
+  auto* w = new (mem) PingPongWord{};
+  cpu_set_t cpus;
+  sched_getaffinity(0, sizeof(cpus), &cpus);
+  const bool spin = CPU_COUNT(&cpus) > 1;
+  const pid_t pid = fork();  // (the fork server has no other thread here)
+  if (pid == 0) {
+    for (std::uint32_t v = 1;; v += 2) {
+      AwaitValue(*w, 1, v, spin);
+      Publish(*w, 0, v + 1);
+      if (v + 1 == 0) break;
+    }
+    _exit(0);
+  }
+  std::uint32_t v = 1;
+  for (auto _ : state) {
+    Publish(*w, 1, v);
+    AwaitValue(*w, 0, v + 1, spin);
+    v += 2;
+  }
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  munmap(mem, sizeof(PingPongWord));
+}
+BENCHMARK(BM_PingPongBare)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

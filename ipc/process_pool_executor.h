@@ -64,7 +64,10 @@
 // Thread-safety: thread-safe. Every method may be called from any thread,
 // concurrently, including from done callbacks (which run on the pool's
 // manager thread; there, shutdown(wait = true) does not wait, and destroying
-// the pool aborts). That thread completes the pool's futures: a done callback
+// the pool aborts). That thread completes the pool's futures, except that a
+// thread waiting in result() for the only task in flight, a short one, reads
+// the response itself and completes the future (its done callbacks then run
+// on that thread, before result() returns). A done callback
 // that waits without a timeout for another future of the same pool blocks it
 // for good (as in CPython; no DeadlockError is detected there yet), so give
 // such a wait a timeout or hand it to another executor. A pool belongs to the

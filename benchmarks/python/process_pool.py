@@ -173,7 +173,7 @@ def ours_once(ours_cmd, pinned):
     cmd = shlex.split(ours_cmd) + ["--benchmark_format=json"]
     if pinned:
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0)))] + cmd + [
-            "--benchmark_filter=BM_RoundTrip"]
+            "--benchmark_filter=BM_RoundTrip|BM_PingPongBare"]
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout
     runs = json.loads(out)["benchmarks"]
     by_name = {}
@@ -209,6 +209,9 @@ def ours_metrics(runs, pinned_runs):
     for key, run in pinned_runs.items():
         if key.startswith("BM_RoundTrip"):
             m["round_trip_pinned_s"] = seconds(run)
+        if key.startswith("BM_PingPongBare"):
+            m["ping_pong_pinned_s"] = seconds(run)
+    m["ping_pong_s"] = seconds(get("BM_PingPongBare"))
     return m
 
 
@@ -284,6 +287,10 @@ def main():
               f"{ceiling:.3f} (target >= 0.97)")
         print(f"  ours: idle pool CPU = {cc['idle_cpu_fraction'] * 100:.3f}% "
               f"of one core (parked workers)")
+        print(f"  floor: two bare processes passing a word in shared memory "
+              f"take {cc['ping_pong_s'] * 1e6:.1f} us a round trip "
+              f"({cc['ping_pong_pinned_s'] * 1e6:.1f} us on 1 CPU: two "
+              f"context switches)")
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "cpython.json"), "w") as f:

@@ -341,6 +341,9 @@ bool StateBase::spin_until_done() const {
   return false;
 }
 
+bool StateBase::awaits_elsewhere() const { return false; }
+bool StateBase::await_elsewhere(const Deadline&) const { return false; }
+
 bool StateBase::block_until(const Deadline& deadline) const {
   if (deadline.infinite() && RunningHere(*this)) ThrowSelfWait(*this);
   const BlockingWait wait(const_cast<StateBase&>(*this), !deadline.infinite(),
@@ -348,6 +351,13 @@ bool StateBase::block_until(const Deadline& deadline) const {
   BlockingScope scope(wait);  // may run the task inline, release a GIL...
   std::uint32_t w = word();
   if (IsTerminal(w)) return true;
+  if (awaits_elsewhere()) {
+    // It declines when it cannot wait there: then spin as usual.
+    if (!await_elsewhere(deadline) && spin_until_done()) return true;
+    w = word();
+    if (IsTerminal(w)) return true;
+    if (deadline.passed()) return false;
+  }
   w = word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
   while (!IsTerminal(w)) {
     FutexWait(word_, w, deadline);
@@ -358,7 +368,10 @@ bool StateBase::block_until(const Deadline& deadline) const {
 }
 
 bool StateBase::wait_until(const Deadline& deadline) const {
-  if (spin_until_done()) return true;
+  if (done()) return true;
+  // A state that awaits its completion elsewhere does its own polling there
+  // (block_until calls it), and spinning here would only delay that.
+  if (!awaits_elsewhere() && spin_until_done()) return true;
   return block_until(deadline);
 }
 

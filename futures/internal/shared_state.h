@@ -177,6 +177,17 @@ class StateBase {
     word_.fetch_and(~kTaken, std::memory_order_acq_rel);
   }
 
+  // A state whose completion comes from elsewhere may have its waiters wait
+  // for it there (say, poll a ring in shared memory and complete the state
+  // themselves): if awaits_elsewhere(), a thread about to wait skips its
+  // own spinning and calls await_elsewhere() inside the blocking scope (a
+  // GIL is released), which waits there for a while, never past
+  // `deadline`, and returns true; or returns false at once if it cannot
+  // (the thread then spins as usual). Either way the thread then re-checks
+  // the state and the deadline, and parks if it must. The defaults: false.
+  virtual bool awaits_elsewhere() const;
+  virtual bool await_elsewhere(const Deadline& deadline) const;
+
   std::exception_ptr exception_;
 
  private:

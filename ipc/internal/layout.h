@@ -118,7 +118,12 @@ struct alignas(kCacheLine) WorkerBlock {
   std::atomic<std::uint64_t> tasks_done;
   // Set by the parent: exit once the request ring is empty.
   std::atomic<std::uint32_t> stop;
-  std::uint32_t reserved0;
+  // Set by the parent's threads that poll the response ring for their own
+  // response (a count): the worker then does not ring the manager after a
+  // response. A Dekker pair with the ring's tail: the worker publishes,
+  // then reads this; a poller lowers it, then re-reads the tail and rings
+  // the manager itself if a response is left.
+  std::atomic<std::uint32_t> waiters_polling;
 
   // The worker parks on `doorbell` after setting `sleeping` (no request) or
   // `spill_waiting` (no room for a large response); the parent bumps and

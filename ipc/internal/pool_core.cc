@@ -51,6 +51,18 @@
 // Its poll() is bounded (1 s); nothing here waits without a bound on another
 // process.
 //
+// Waiters (await_response): a thread about to park in result() on the only
+// task in flight, a short one, polls that worker's response ring itself for
+// up to 50 us and completes its own future when its response is at the
+// front (with the slot's `consume` mutex, which the manager's drain() takes
+// too; anything else at the front is left to the manager). While it polls,
+// it counts itself in the block's waiters_polling, so that the worker does
+// not ring the manager (a Dekker pair with the ring's tail; a poller that
+// stops rings the manager itself if a response is left), and the manager
+// does not spin (helpers_). A round trip then involves two threads, not
+// three. Waiters find the pool through LivePools(): the destructor leaves it
+// first and waits for the waiters inside to leave.
+//
 // A worker's exit: the manager first completes what the worker published,
 // then reads its wait status from the fork server (which reaped it: no
 // zombie), then decides. Retiring (max_tasks_per_child reached, every answer
@@ -91,9 +103,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <system_error>
 
+#include "absl/base/attributes.h"
+#include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "futures/errors.h"
 #include "futures/internal/cpu.h"
@@ -122,6 +138,27 @@ constexpr int kStatusTimeoutMs = 10'000;
 constexpr int kMaxStartFailures = 3;
 
 std::atomic<int> g_pool_counter{0};
+
+// A waiter polls a response ring for its own reply for up to this long, and
+// only for a task expected to run no longer.
+constexpr auto kAwaitSpin = std::chrono::microseconds(50);
+constexpr std::uint64_t kAwaitSpinNs = 50'000;
+
+// The pools alive in this process: a waiter enters a pool only through it
+// (its future may outlive the pool). g_pools_pid: the process they belong
+// to (a forked child must not take g_pools_mu, which another thread may
+// have held at the fork, nor read the pools' rings).
+ABSL_CONST_INIT absl::Mutex g_pools_mu(absl::kConstInit);
+std::atomic<pid_t> g_pools_pid{0};
+
+// The pool whose future this thread is completing (await_response): its
+// done callbacks run here, and must not destroy the pool.
+thread_local const PoolCore* t_completing = nullptr;
+absl::flat_hash_set<const void*>& LivePools()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(g_pools_mu) {
+  static auto* pools = new absl::flat_hash_set<const void*>();
+  return *pools;
+}
 
 int PidfdSendSignal(int pidfd, int sig) {
   return static_cast<int>(
@@ -234,7 +271,7 @@ PoolCore::PoolCore(PoolConfig config)
   }
   absl::MutexLock lock(&mu_);
   slots_.resize(static_cast<std::size_t>(config_.max_workers));
-  manager_slots_.resize(slots_.size());
+  manager_slots_ = std::make_unique<ManagerSlot[]>(slots_.size());
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     Slot& slot = slots_[i];
     slot.block = new (control_.data() + geometry_.worker_blocks_offset() +
@@ -245,6 +282,9 @@ PoolCore::PoolCore(PoolConfig config)
         {spill_fd_.get(), geometry_.request_area(static_cast<std::uint32_t>(i)),
          geometry_.spill_area_size});
   }
+  absl::MutexLock pools_lock(&g_pools_mu);
+  LivePools().insert(this);
+  g_pools_pid.store(owner_pid_, std::memory_order_relaxed);
 }
 
 PoolCore::~PoolCore() {
@@ -254,6 +294,19 @@ PoolCore::~PoolCore() {
     (void)manager_.release();
     return;
   }
+  if (t_completing == this) {
+    std::fprintf(stderr,
+                 "concurrent: a ProcessPoolExecutor was destroyed by a done "
+                 "callback of one of its futures, run by the thread that "
+                 "waited for it\n");
+    std::abort();
+  }
+  {
+    absl::MutexLock lock(&g_pools_mu);
+    LivePools().erase(this);
+  }
+  // Waiters inside await_response() leave within about kAwaitSpin.
+  while (helpers_.load(std::memory_order_acquire) != 0) sched_yield();
   shutdown(/*wait=*/true, /*cancel_futures=*/false);
   if (manager_ != nullptr && manager_->joinable()) {
     if (std::this_thread::get_id() == manager_->get_id()) {
@@ -264,6 +317,160 @@ PoolCore::~PoolCore() {
     }
     manager_->join();
   }
+}
+
+// --- Waiters -----------------------------------------------------------------
+
+bool PoolCore::AwaitResponse(const void* pool, RemoteTaskNode& task,
+                             const Deadline& deadline) noexcept {
+  if (pool == nullptr || !MayRunOnSeveralCpus() ||
+      g_pools_pid.load(std::memory_order_relaxed) != getpid()) {
+    return false;
+  }
+  PoolCore* core;
+  {
+    absl::MutexLock lock(&g_pools_mu);
+    if (!LivePools().contains(pool)) return false;
+    core = const_cast<PoolCore*>(static_cast<const PoolCore*>(pool));
+    core->helpers_.fetch_add(1, std::memory_order_relaxed);
+  }
+  bool waited = false;
+  try {
+    waited = core->await_response(task, deadline);
+  } catch (...) {
+    // (Only allocation can fail here; the manager completes the future.)
+  }
+  core->helpers_.fetch_sub(1, std::memory_order_release);
+  return waited;
+}
+
+bool PoolCore::await_response(RemoteTaskNode& task, const Deadline& deadline) {
+  LiveSlot live{};
+  {
+    absl::MutexLock lock(&mu_);
+    // Not sent, or not known to be short, or not alone (the manager thread
+    // reads a stream of responses better: it spins while tasks are in
+    // flight, and we would keep it from spinning).
+    if (task.worker < 0 || task.estimate_ns == 0 ||
+        task.estimate_ns > kAwaitSpinNs || !pending_.empty()) {
+      return false;
+    }
+    std::size_t in_flight = 0;
+    for (const Slot& slot : slots_) in_flight += slot.in_flight.size();
+    const Slot& slot = slots_[task.worker];
+    if (in_flight != 1 || slot.phase == Phase::kVacant ||
+        slot.generation != task.generation) {
+      return false;
+    }
+    live = {task.worker, -1, task.generation};
+  }
+  WorkerBlock* block = blocks_[live.index];
+  const RingControl& ring = block->response;
+  // While we poll, the worker does not ring the manager after a response;
+  // when we stop, a response we left is the manager's (see layout.h).
+  block->waiters_polling.fetch_add(1, std::memory_order_seq_cst);
+  absl::Cleanup stop_polling = [&] {
+    block->waiters_polling.fetch_sub(1, std::memory_order_seq_cst);
+    const std::uint64_t left = ring.tail.load(std::memory_order_seq_cst) -
+                               ring.head.load(std::memory_order_acquire);
+    if (left != 0 &&
+        header_->manager_sleeping.load(std::memory_order_seq_cst) != 0 &&
+        header_->manager_sleeping.exchange(0, std::memory_order_acq_rel) != 0) {
+      wake_manager();
+    }
+  };
+  const auto until = std::chrono::steady_clock::now() + kAwaitSpin;
+  for (int i = 0;; ++i) {
+    if (task.state().done()) return true;
+    if (ring.tail.load(std::memory_order_seq_cst) !=
+        ring.head.load(std::memory_order_acquire)) {
+      OwnResponse response;
+      if (!take_response(live, &task, &response)) {
+        return true;  // not ours at the front (or busy): the manager's
+      }
+      // Outside the ring's lock: done callbacks may run here.
+      t_completing = this;
+      task.complete(
+          response.kind,
+          std::span<const std::byte>(response.payload.data(), response.size),
+          {response.pid});
+      t_completing = nullptr;
+      // The worker has room again; and the manager, if the pool is shut
+      // down, may be waiting for this last response.
+      Completions done;
+      bool wake = false;
+      {
+        absl::MutexLock state_lock(&mu_);
+        if (!pending_.empty()) dispatch_locked(done);
+        wake = shutdown_;
+      }
+      done.run();
+      if (wake) wake_manager();
+      return true;
+    }
+    if (i < 256) {
+      CpuRelax();
+    } else {
+      sched_yield();
+    }
+    if ((i & 15) == 15 &&
+        (std::chrono::steady_clock::now() > until || deadline.passed())) {
+      return true;
+    }
+  }
+}
+
+RemoteTaskNode* PoolCore::answered_locked(Slot& slot, std::uint64_t run_ns) {
+  const InFlight& front = slot.in_flight.front();
+  RemoteTaskNode* task = front.task;
+  slot.queued_ns -= front.queued_ns;
+  if (run_ns != 0) {
+    // Average over about the last 8 runs.
+    std::uint64_t& average = front.estimate->average_ns;
+    average = average == 0
+                  ? run_ns
+                  : std::max<std::uint64_t>((average * 7 + run_ns) / 8, 1);
+  }
+  slot.in_flight.pop_front();
+  return task;
+}
+
+bool PoolCore::take_response(const LiveSlot& live, RemoteTaskNode* task,
+                             OwnResponse* out) {
+  ManagerSlot& m = manager_slots_[live.index];
+  std::unique_lock<std::mutex> consume(m.consume, std::try_to_lock);
+  // (The manager must have set up its reader for this worker.)
+  if (!consume.owns_lock() || m.generation != live.generation) return false;
+  Frame frame;
+  std::string why;
+  FrameReader::Status status;
+  try {
+    status = m.responses.peek(&frame, &why);
+  } catch (const std::exception&) {
+    return false;  // (the manager reports it)
+  }
+  // Only an inline response (copied out, so that the future is completed
+  // after the ring and its lock are released).
+  if (status != FrameReader::Status::kFrame || frame.spill_end != 0 ||
+      frame.payload.size() > out->payload.size()) {
+    return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    Slot& slot = slots_[live.index];
+    if (slot.generation != live.generation || slot.in_flight.empty() ||
+        slot.in_flight.front().task != task ||
+        slot.in_flight.front().seq != frame.seq) {
+      return false;  // not ours: the manager's
+    }
+    answered_locked(slot, frame.run_ns);
+    out->pid = slot.pid;
+  }
+  out->kind = frame.kind;
+  out->size = frame.payload.size();
+  std::memcpy(out->payload.data(), frame.payload.data(), out->size);
+  m.responses.pop(frame);
+  return true;
 }
 
 // --- Dispatch ----------------------------------------------------------------
@@ -340,6 +547,9 @@ int PoolCore::pick_worker_locked(std::uint64_t estimate_ns, Completions& done) {
 
 void PoolCore::sent_locked(Slot& slot, RemoteTaskNode* task,
                            Estimate* estimate) {
+  task->worker = static_cast<int>(&slot - slots_.data());
+  task->generation = slot.generation;
+  task->estimate_ns = estimate->average_ns;
   const std::uint64_t queued_ns =
       estimate->average_ns != 0 ? estimate->average_ns : kQueueTargetNs;
   slot.in_flight.push_back({task, task->seq, estimate, queued_ns});
@@ -402,10 +612,17 @@ bool PoolCore::send_direct_locked(int w, RemoteTaskNode* task,
 
 void PoolCore::reset_block(int index) {
   WorkerBlock* block = slots_[index].block;
-  // Everything before the slots; the slots are rewritten before use.
-  std::memset(static_cast<void*>(block), 0,
-              offsetof(WorkerBlock, request_slots));
-  new (block) WorkerBlock;  // (trivial: the atomics are zero)
+  // Everything before the slots (the slots are rewritten before use), but
+  // the count of this process's threads polling the slot's responses: they
+  // change it without mu_, and lower it when they stop, whichever worker
+  // the slot has by then. (The block's objects live on: zero bytes.)
+  auto* bytes = reinterpret_cast<unsigned char*>(block);
+  constexpr std::size_t kPolling = offsetof(WorkerBlock, waiters_polling);
+  constexpr std::size_t kPollingEnd =
+      kPolling + sizeof(std::atomic<std::uint32_t>);
+  std::memset(bytes, 0, kPolling);
+  std::memset(bytes + kPollingEnd, 0,
+              offsetof(WorkerBlock, request_slots) - kPollingEnd);
 }
 
 bool PoolCore::spawn_locked(int index, Completions& done) {
@@ -764,6 +981,7 @@ PoolCore::ManagerSlot& PoolCore::manager_slot(const LiveSlot& live) {
 }
 
 int PoolCore::drain(const LiveSlot& live) {
+  std::lock_guard<std::mutex> lock(manager_slots_[live.index].consume);
   ManagerSlot& m = manager_slot(live);
   int completed = 0;
   bool released_spill = false;
@@ -809,17 +1027,8 @@ int PoolCore::drain(const LiveSlot& live) {
         }
         break;
       }
-      const InFlight& front = slot.in_flight.front();
-      task = front.task;
-      slot.queued_ns -= front.queued_ns;
-      if (status == FrameReader::Status::kFrame && frame.run_ns != 0) {
-        // Average over about the last 8 runs.
-        std::uint64_t& average = front.estimate->average_ns;
-        average = average == 0 ? frame.run_ns
-                               : std::max<std::uint64_t>(
-                                     (average * 7 + frame.run_ns) / 8, 1);
-      }
-      slot.in_flight.pop_front();
+      task = answered_locked(
+          slot, status == FrameReader::Status::kFrame ? frame.run_ns : 0);
     }
     if (status == FrameReader::Status::kBadFrame) {
       task->fail_claimed(MakeFrameError(
@@ -949,14 +1158,24 @@ void PoolCore::poll_events(const std::vector<LiveSlot>& live, int timeout_ms) {
 }
 
 bool PoolCore::responses_waiting(const std::vector<LiveSlot>& live) {
+  // From the shared indices (a waiter may be reading a ring: the reader's
+  // own copy is under `consume`). Impossible indices count as nothing
+  // waiting, as in FrameReader::available(): drain() found them and killed
+  // the worker, whose exit the park then sees.
   for (const LiveSlot& l : live) {
-    if (manager_slot(l).responses.available() != 0) return true;
+    const RingControl& ring = blocks_[l.index]->response;
+    const std::uint64_t waiting = ring.tail.load(std::memory_order_seq_cst) -
+                                  ring.head.load(std::memory_order_acquire);
+    if (waiting != 0 && waiting <= kSlotCount) return true;
   }
   return false;
 }
 
 void PoolCore::park(const std::vector<LiveSlot>& live, bool busy) {
-  if (busy && MayRunOnSeveralCpus()) {
+  // Not while a waiter polls for its response (three spinning threads on
+  // two CPUs slow each other down).
+  if (busy && MayRunOnSeveralCpus() &&
+      helpers_.load(std::memory_order_relaxed) == 0) {
     const auto until = std::chrono::steady_clock::now() + kManagerSpin;
     for (int i = 0;; ++i) {
       if (i < 256) {
@@ -965,7 +1184,10 @@ void PoolCore::park(const std::vector<LiveSlot>& live, bool busy) {
         sched_yield();
       }
       if (responses_waiting(live)) return;
-      if ((i & 15) == 15 && std::chrono::steady_clock::now() > until) break;
+      if ((i & 15) == 15 && (std::chrono::steady_clock::now() > until ||
+                             helpers_.load(std::memory_order_relaxed) != 0)) {
+        break;
+      }
     }
   }
   header_->manager_sleeping.store(1, std::memory_order_seq_cst);

@@ -20,6 +20,7 @@
 #include <deque>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -84,6 +85,17 @@ class PoolCore {
   void signal_workers(int sig);
 
   int max_workers() const { return config_.max_workers; }
+  // Called (through the task's future) by a thread about to park on the
+  // future of `task`, which `pool` (the task's owner) may be running: if
+  // the task is short, is the only one the pool has in flight or pending,
+  // and its worker may be answering on another CPU, polls the worker's
+  // response ring for up to about 50 us (never past `deadline`) and
+  // completes the future itself, saving the hop through the manager thread
+  // (a caller that waits for each result). Returns false at once if it does
+  // not (or `pool` is gone: destroyed or being destroyed).
+  static bool AwaitResponse(const void* pool, RemoteTaskNode& task,
+                            const Deadline& deadline) noexcept;
+
   // Pids of the live workers (a snapshot).
   std::vector<pid_t> worker_pids() const;
   // Whether the pool is broken, and why.
@@ -127,8 +139,12 @@ class PoolCore {
     // The response to the initializer (frame 0), if it failed.
     std::string init_failure;
   };
-  // What the manager thread alone touches, per slot.
+  // The consumer side of a slot's response ring: the manager thread's, and
+  // a waiting thread's while it holds `consume` (await_response). A
+  // std::mutex: the manager's poll loop takes it often (Debian's
+  // absl::Mutex runs its deadlock detector on every lock).
   struct ManagerSlot {
+    std::mutex consume;
     std::uint64_t generation = 0;
     FrameReader responses;
   };
@@ -196,11 +212,31 @@ class PoolCore {
   void manager_main();
   std::vector<LiveSlot> live_slots();
   void live_slots(std::vector<LiveSlot>& live);
+  // Requires manager_slots_[live.index].consume held.
   ManagerSlot& manager_slot(const LiveSlot& live);
+  // AwaitResponse() once `this` is known to be alive.
+  bool await_response(RemoteTaskNode& task, const Deadline& deadline);
   // Completes the responses waiting in worker `live`'s ring. Returns how
   // many (after a corrupt ring: the worker is killed, its exit handled
   // later).
   int drain(const LiveSlot& live);
+  // A response answers the oldest request in flight to `slot`: takes it off
+  // (bookkeeping; `run_ns`: the task's run time, 0 if unknown) and returns
+  // its task.
+  RemoteTaskNode* answered_locked(Slot& slot, std::uint64_t run_ns)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A response a waiter took out of the ring (an inline one: a copy).
+  struct OwnResponse {
+    FrameKind kind{};
+    std::size_t size = 0;
+    pid_t pid = 0;
+    std::array<std::byte, kInlineCapacity> payload;
+  };
+  // If the response at the front of `live`'s ring is `task`'s and inline,
+  // copies it to `out`, takes it off the ring and returns true; false
+  // (changing nothing) otherwise, or if the ring is busy.
+  bool take_response(const LiveSlot& live, RemoteTaskNode* task,
+                     OwnResponse* out);
   // Handles the exit of the worker of `live` (its pidfd is readable).
   void handle_exit(const LiveSlot& live);
   // Polls the live workers' pidfds (and the eventfd), waiting up to
@@ -234,10 +270,12 @@ class PoolCore {
   std::exception_ptr broken_error_ ABSL_GUARDED_BY(mu_);
   int signalled_ ABSL_GUARDED_BY(mu_) = 0;  // terminate/kill_workers()
   int start_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  // Threads inside await_response() (the destructor waits for none).
+  std::atomic<int> helpers_{0};
   bool manager_started_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<WorkerBlock*> blocks_;        // fixed at construction
-  std::vector<ManagerSlot> manager_slots_;  // the manager thread's
-  std::vector<pollfd> poll_fds_;            // the manager thread's
+  std::vector<WorkerBlock*> blocks_;  // fixed at construction
+  std::unique_ptr<ManagerSlot[]> manager_slots_;
+  std::vector<pollfd> poll_fds_;  // the manager thread's
   std::unique_ptr<std::thread> manager_;
   std::atomic<std::thread::id> manager_id_{};
   absl::Notification manager_done_;

@@ -60,6 +60,12 @@ class RemoteState : public SharedState<T>, public Node {
   }
   StateBase& state() noexcept override { return *this; }
 
+  // A waiter about to park may wait for the reply where it arrives.
+  bool awaits_elsewhere() const override { return Node::kAwaitsReply; }
+  bool await_elsewhere(const Deadline& deadline) const override {
+    return const_cast<RemoteState*>(this)->Node::await_reply(deadline);
+  }
+
   void fail_claimed(std::exception_ptr error) noexcept override {
     set_exception_quietly(std::move(error));
     this->unref();

@@ -6,10 +6,16 @@
 #include <string>
 #include <utility>
 
+#include "ipc/internal/pool_core.h"
 #include "ipc/remote_error.h"
 
 namespace concurrent {
 namespace internal {
+
+bool RemoteTaskNode::await_reply(const Deadline& deadline) noexcept {
+  return PoolCore::AwaitResponse(owner.load(std::memory_order_acquire), *this,
+                                 deadline);
+}
 
 std::exception_ptr MakeFrameError(std::string what) {
   return std::make_exception_ptr(CodecError(std::move(what)));

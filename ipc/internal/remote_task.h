@@ -110,11 +110,22 @@ class RemoteTaskNode : public TaskNode {
   // (its arguments did not encode).
   virtual void discard() noexcept = 0;
 
+  // For RemoteState: called by a thread about to park on the future; may
+  // wait for the response in shared memory (PoolCore::await_response).
+  static constexpr bool kAwaitsReply = true;
+  bool await_reply(const Deadline& deadline) noexcept;
+
   // Set by the pool when it claimed the task (it stays claimed if it is sent
   // again after its worker died before starting it).
   bool claimed = false;
   // The request's sequence number in its current worker's ring.
   std::uint64_t seq = 0;
+  // Where it was sent last (under the pool's mu_): the worker slot (-1:
+  // not sent), that slot's generation, and the expected run time (ns, 0:
+  // unknown).
+  int worker = -1;
+  std::uint64_t generation = 0;
+  std::uint64_t estimate_ns = 0;
 
  protected:
   explicit RemoteTaskNode(FrameKind kind) : kind_(kind) {}

@@ -421,7 +421,11 @@ void Worker::run() {
       notify_manager();
       _exit(0);
     }
-    notify_manager();
+    // A parent thread polling for this response reads it; otherwise the
+    // manager must.
+    if (block_->waiters_polling.load(std::memory_order_seq_cst) == 0) {
+      notify_manager();
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -505,8 +506,13 @@ TEST(ProcessPoolExecutorTest, TerminateAndKillWorkers) {
     const std::string started = TempPath("started");
     Future<int> running =
         pool.submit(StartedThenWait, started, TempPath("never"));
+    // (Tasks that cannot finish before the workers are stopped, however slow
+    // the build: one of 50 ms once did, under ASan.)
     std::vector<Future<int>> pending;
-    for (int i = 0; i < 20; ++i) pending.push_back(pool.submit(SleepMs, 50));
+    for (int i = 0; i < 20; ++i) {
+      pending.push_back(
+          pool.submit(StartedThenWait, TempPath("other"), TempPath("never")));
+    }
     AwaitFile(started);
     const std::vector<pid_t> pids = pool.worker_pids();
     if (kill) {
@@ -583,6 +589,74 @@ TEST(ProcessPoolExecutorTest, LongTasksAreSentAtMostOneAheadPerWorker) {
   Touch(release);
   EXPECT_EQ(fs[0].result(kBound), 0);
   EXPECT_EQ(fs[1].result(kBound), 0);
+}
+
+// A thread waiting in result() for the only task in flight, a short one,
+// reads the response itself (PoolCore::await_response). These exercise that
+// path against the manager thread, timeouts, callbacks and pool teardown.
+TEST(ProcessPoolExecutorTest, WaiterReadsItsOwnResponseManyTimes) {
+  ProcessPoolExecutor pool(2);
+  for (int i = 0; i < 2000; ++i)
+    ASSERT_EQ(pool.submit(Square, i).result(), i * i);
+}
+
+TEST(ProcessPoolExecutorTest, TimedWaitOnATaskExpectedShortEndsAtItsDeadline) {
+  ProcessPoolExecutor pool(1);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(pool.submit(SleepMs, 0).result(), 0);
+  // Expected to be short, it sleeps: the waiter stops polling at its
+  // deadline.
+  Future<int> slow = pool.submit(SleepMs, 300);
+  EXPECT_THROW(slow.result(absl::Milliseconds(5)), TimeoutError);
+  EXPECT_EQ(slow.result(kBound), 300);
+  EXPECT_EQ(pool.submit(SleepMs, 0).result(kBound), 0);
+}
+
+TEST(ProcessPoolExecutorTest, CallbackOfAFutureItsWaiterCompletesRunsOnce) {
+  ProcessPoolExecutor pool(1);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(pool.submit(Square, i).result(), i * i);
+  std::atomic<int> calls{0};
+  for (int i = 0; i < 200; ++i) {
+    Future<int> f = pool.submit(Square, i);
+    f.add_done_callback([&calls](const Future<int>&) { ++calls; });
+    ASSERT_EQ(f.result(kBound), i * i);
+  }
+  pool.shutdown();
+  EXPECT_EQ(calls.load(), 200);
+}
+
+TEST(ProcessPoolExecutorTest, WaitersOnSeveralThreadsWithReplacedWorkers) {
+  // Waiters race each other and the manager for the rings while workers
+  // retire (max_tasks_per_child) and new ones take their slots.
+  ProcessPoolExecutor pool(
+      ProcessPoolExecutor::Options{.max_workers = 2, .max_tasks_per_child = 7});
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&pool, &wrong, t] {
+      for (int i = 0; i < 150; ++i) {
+        const int x = t * 1000 + i;
+        if (pool.submit(Square, x).result(kBound) != x * x) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(ProcessPoolExecutorTest, PoolDestroyedWhileAnotherThreadWaits) {
+  // The waiter's future outlives the pool; the destructor waits for the task
+  // and for the waiter to leave the pool.
+  for (int round = 0; round < 50; ++round) {
+    std::optional<ProcessPoolExecutor> pool(std::in_place, 1);
+    ASSERT_EQ(pool->submit(Square, 3).result(kBound), 9);
+    Future<int> f = pool->submit(Square, round);
+    std::thread waiter(
+        [f, round] { EXPECT_EQ(f.result(kBound), round * round); });
+    pool.reset();
+    waiter.join();
+    EXPECT_EQ(f.result(), round * round);
+  }
 }
 
 TEST(ProcessPoolExecutorTest, DestructorWaitsAndLeavesNothingBehind) {

@@ -60,6 +60,10 @@ class MpiTaskNode : public TaskNode {
 
   mpi::TaskKind kind() const noexcept { return kind_; }
   std::string_view function_name() const noexcept { return name_; }
+  // For RemoteState: a waiter parks (only the executor's master thread
+  // receives replies).
+  static constexpr bool kAwaitsReply = false;
+  bool await_reply(const Deadline&) noexcept { return false; }
 
   // The whole task message: kHeaderSize bytes reserved for the header, then
   // the arguments (encode into it), then the name (finish_message()).
