@@ -46,6 +46,8 @@
 //   * the done callbacks and then() continuations of the future (which run
 //     in the completing thread, or in the thread that adds them to a done
 //     future, or on the executor given to then()).
+// Everything a thread did before add_done_callback() or then() happens before
+// the callback or continuation runs.
 // What a callback or continuation did happens before a move of the value out
 // (`std::move(f).result()` waits for the callbacks), not before result().
 //
@@ -327,7 +329,13 @@ class Future {
   }
 
   // Calls `fn(const Future<T>&)` exactly once when the future is done (see
-  // the top of this file). `fn` may be move-only.
+  // the top of this file). `fn` may be move-only. The handle `fn` receives is
+  // valid during the call (copy it to keep it). Cost: the first callback (or
+  // then()) of a future is stored in the future's own state, without an
+  // allocation, if it is at most two pointers large and its move constructor
+  // does not throw (a lambda capturing a pointer or two, a shared_ptr); any
+  // other callback takes one allocation. Throws std::bad_alloc if that
+  // allocation fails (`fn` is then not registered).
   template <typename F>
   requires std::invocable < std::decay_t<F>
   &, const Future<T>& > void add_done_callback(F&& fn) const {
