@@ -59,10 +59,10 @@
 // the completer wakes it when it sets kListenersRun. kListeners is never set
 // on a done state, so a kListeners flag always has a completer that will set
 // kListenersRun (the same holds for kFirstListener). A thread that is itself
-// running the listeners (a
-// continuation, or a callback of a future that a listener completed, taking
-// the value) does not wait: the thread keeps a stack of the states whose
-// listeners it runs, in frames on its own stack (NotifyingFrame).
+// running the listeners (a continuation, or a callback of a future that a
+// listener completed, taking the value) does not wait: the thread keeps a stack
+// of the states whose listeners it runs, in frames on its own stack
+// (NotifyingFrame).
 //
 // A thread that runs a task keeps it in a RunningScope (another stack of
 // frames). A wait without a deadline on a state in this thread's stack could
@@ -298,9 +298,9 @@ void StateBase::mark_taken() {
   // Listeners run by the completing thread may still be reading the value (a
   // waiter is woken before they run): wait until they have run, unless this
   // thread is running them (a continuation or callback of this future, or of
-  // a future that one of them completed, takes the value). kListeners is
-  // only ever set on a state that was not done, so the completing thread saw
-  // it and will set kListenersRun.
+  // a future that one of them completed, takes the value). kListeners and
+  // kFirstListener are only ever set on a state that was not done, so the
+  // completing thread saw them and will set kListenersRun.
   std::uint32_t w = word();
   if ((w & (kListeners | kFirstListener)) != 0 && (w & kListenersRun) == 0 &&
       !NotifyingHere(this)) {
