@@ -210,7 +210,7 @@ class CallbackListener final : public Listener {
 
 // A done callback stored in the first-listener slot itself.
 template <typename H, typename Fn>
-struct SlotCallback {
+struct ListenerSlotCallback {
   static Fn& fn(void* slot) noexcept {
     return *std::launder(static_cast<Fn*>(slot));
   }
@@ -219,7 +219,7 @@ struct SlotCallback {
     fn(slot).~Fn();
   }
   static void drop(void* slot) noexcept { fn(slot).~Fn(); }
-  static constexpr SlotOps kOps{&run, &drop};
+  static constexpr ListenerSlotOps kOps{&run, &drop};
 };
 
 // add_done_callback() of a handle `self` of type H on `state`: registers
@@ -228,14 +228,14 @@ struct SlotCallback {
 template <typename H, typename Fn>
 void AddDoneCallback(const H& self, StateBase& state, Fn& fn) {
   if (!state.done()) {
-    if constexpr (kFitsSlot<Fn>) {
-      switch (state.add_to_slot(fn, SlotCallback<H, Fn>::kOps)) {
-        case SlotResult::kAdded:
+    if constexpr (kFitsListenerSlot<Fn>) {
+      switch (state.add_to_slot(fn, ListenerSlotCallback<H, Fn>::kOps)) {
+        case ListenerSlotResult::kAdded:
           return;
-        case SlotResult::kDone:
+        case ListenerSlotResult::kDone:
           InvokeCallback(fn, self, state);
           return;
-        case SlotResult::kTaken:
+        case ListenerSlotResult::kTaken:
           break;
       }
     }

@@ -423,25 +423,25 @@ void RunSlotListener(void* slot, StateBase& state) noexcept {
   listener->dispose();
 }
 void DropSlotListener(void* slot) noexcept { SlotListener(slot)->dispose(); }
-constexpr SlotOps kSlotListenerOps{&RunSlotListener, &DropSlotListener};
+constexpr ListenerSlotOps kPointerSlotOps{&RunSlotListener, &DropSlotListener};
 
 }  // namespace
 
-SlotResult StateBase::claim_slot() noexcept {
+ListenerSlotResult StateBase::claim_slot() noexcept {
   std::uint32_t w = word_.load(std::memory_order_acquire);
   for (;;) {
-    if (IsTerminal(w)) return SlotResult::kDone;
-    if (w & kFirstListener) return SlotResult::kTaken;
+    if (IsTerminal(w)) return ListenerSlotResult::kDone;
+    if (w & kFirstListener) return ListenerSlotResult::kTaken;
     if (word_.compare_exchange_weak(w, w | kFirstListener,
                                     std::memory_order_acq_rel,
                                     std::memory_order_acquire)) {
-      return SlotResult::kAdded;
+      return ListenerSlotResult::kAdded;
     }
   }
 }
 
 void StateBase::run_slot() noexcept {
-  const SlotOps* ops = slot_ops_.load(std::memory_order_acquire);
+  const ListenerSlotOps* ops = slot_ops_.load(std::memory_order_acquire);
   // The claimer is between its CAS and its release store (a few
   // instructions, unless it was preempted there).
   for (int i = 0; ops == nullptr; ++i) {
@@ -457,15 +457,15 @@ void StateBase::run_slot() noexcept {
 
 bool StateBase::add_listener(Listener* listener) {
   switch (claim_slot()) {
-    case SlotResult::kAdded:
+    case ListenerSlotResult::kAdded:
       ::new (static_cast<void*>(slot_)) Listener*(listener);
-      slot_ops_.store(&kSlotListenerOps, std::memory_order_release);
+      slot_ops_.store(&kPointerSlotOps, std::memory_order_release);
       return true;
-    case SlotResult::kDone:
+    case ListenerSlotResult::kDone:
       listener->on_done(*this);
       listener->dispose();
       return false;
-    case SlotResult::kTaken:
+    case ListenerSlotResult::kTaken:
       break;
   }
   return add_to_list(listener);

@@ -77,7 +77,7 @@ class StateBase;
 
 // How the first-listener slot runs and destroys what it holds (a Listener
 // pointer, or a small callable stored in place).
-struct SlotOps {
+struct ListenerSlotOps {
   // Runs what `slot` holds for the done `state`, then destroys it. The caller
   // holds a reference to `state` throughout.
   void (*run)(void* slot, StateBase& state) noexcept;
@@ -87,19 +87,19 @@ struct SlotOps {
 
 // Room for a callable in the first-listener slot: two pointers (a lambda
 // that captures a pointer or two, or a shared_ptr).
-inline constexpr std::size_t kSlotSize = 2 * sizeof(void*);
+inline constexpr std::size_t kListenerSlotSize = 2 * sizeof(void*);
 
 // Whether a callable of type Fn can be stored in the first-listener slot:
 // small, no stricter alignment than a pointer, and moved without throwing
 // (it is moved in between the claim and the publication of the slot, while
 // a completer may be waiting for it).
 template <typename Fn>
-inline constexpr bool kFitsSlot =
-    sizeof(Fn) <= kSlotSize &&
+inline constexpr bool kFitsListenerSlot =
+    sizeof(Fn) <= kListenerSlotSize &&
     alignof(Fn) <= alignof(void*) && std::is_nothrow_move_constructible_v<Fn>;
 
 // What StateBase::add_to_slot() did.
-enum class SlotResult {
+enum class ListenerSlotResult {
   kAdded,  // the callable is in the slot; the completer will run it
   kDone,   // the state is done: the caller runs the callable (left intact)
   kTaken,  // another listener has the slot (callable left intact)
@@ -195,15 +195,16 @@ class StateBase {
   // thread, which runs and disposes of it: the caller must not touch it.
   bool remove_listener(Listener* listener);
 
-  // Moves `fn` (a kFitsSlot callable) into the first-listener slot, without
-  // an allocation, if the slot is free and the state not done: the
+  // Moves `fn` (a kFitsListenerSlot callable) into the first-listener slot,
+  // without an allocation, if the slot is free and the state not done: the
   // completing thread then calls ops.run(slot, state) once, or ops.drop(slot)
-  // runs if the state dies pending. See SlotResult for the other outcomes.
+  // runs if the state dies pending. See ListenerSlotResult for the other
+  // outcomes.
   template <typename Fn>
-  SlotResult add_to_slot(Fn& fn, const SlotOps& ops) noexcept {
-    static_assert(kFitsSlot<Fn>);
-    const SlotResult result = claim_slot();
-    if (result == SlotResult::kAdded) {
+  ListenerSlotResult add_to_slot(Fn& fn, const ListenerSlotOps& ops) noexcept {
+    static_assert(kFitsListenerSlot<Fn>);
+    const ListenerSlotResult result = claim_slot();
+    if (result == ListenerSlotResult::kAdded) {
       ::new (static_cast<void*>(slot_)) Fn(std::move(fn));
       slot_ops_.store(&ops, std::memory_order_release);
     }
@@ -243,7 +244,7 @@ class StateBase {
   // Sets kFirstListener on a word that is not done and has it clear, and
   // returns kAdded: the caller must then fill the slot and publish its ops
   // (slot_ops_, release). Otherwise returns kDone or kTaken.
-  SlotResult claim_slot() noexcept;
+  ListenerSlotResult claim_slot() noexcept;
   // Runs the listener of the slot (kFirstListener was set when the state
   // completed), waiting for its claimer to publish it if need be.
   void run_slot() noexcept;
@@ -263,8 +264,8 @@ class StateBase {
   // The first-listener slot: written by the thread that claimed it
   // (kFirstListener), then published by the release store of slot_ops_; read
   // by the completing thread (or the destructor) after an acquire load.
-  std::atomic<const SlotOps*> slot_ops_{nullptr};
-  alignas(void*) unsigned char slot_[kSlotSize];
+  std::atomic<const ListenerSlotOps*> slot_ops_{nullptr};
+  alignas(void*) unsigned char slot_[kListenerSlotSize];
 };
 
 // The typed state: StateBase plus storage for the value.
