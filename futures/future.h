@@ -46,6 +46,8 @@
 //   * the done callbacks and then() continuations of the future (which run
 //     in the completing thread, or in the thread that adds them to a done
 //     future, or on the executor given to then()).
+// Everything a thread did before add_done_callback() or then() happens before
+// the callback or continuation runs.
 // What a callback or continuation did happens before a move of the value out
 // (`std::move(f).result()` waits for the callbacks), not before result().
 //
@@ -77,6 +79,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string_view>
 #include <type_traits>
@@ -184,25 +187,64 @@ void InvokeCallback(Fn& fn, const Arg& arg, const StateBase& state) noexcept {
   }
 }
 
-template <typename T, typename F>
+// Runs the done callback `fn` of the done `state` with a handle of type H
+// (Future<T> or AnyFuture) that borrows the caller's reference to `state`:
+// the caller holds one throughout (the completing thread, or the thread that
+// adds a callback to a done future through its own handle).
+template <typename H, typename Fn>
+void RunCallback(Fn& fn, StateBase& state) noexcept;
+
+// A done callback too large for the first-listener slot, or added after
+// another listener took it.
+template <typename H, typename Fn>
 class CallbackListener final : public Listener {
  public:
-  explicit CallbackListener(F&& fn) : fn_(std::move(fn)) {}
-  void on_done(StateBase& state) noexcept override;
+  explicit CallbackListener(Fn&& fn) : fn_(std::move(fn)) {}
+  void on_done(StateBase& state) noexcept override {
+    RunCallback<H>(fn_, state);
+  }
 
  private:
-  F fn_;
+  Fn fn_;
 };
 
-template <typename F>
-class AnyCallbackListener final : public Listener {
- public:
-  explicit AnyCallbackListener(F&& fn) : fn_(std::move(fn)) {}
-  void on_done(StateBase& state) noexcept override;
-
- private:
-  F fn_;
+// A done callback stored in the first-listener slot itself.
+template <typename H, typename Fn>
+struct ListenerSlotCallback {
+  static Fn& fn(void* slot) noexcept {
+    return *std::launder(static_cast<Fn*>(slot));
+  }
+  static void run(void* slot, StateBase& state) noexcept {
+    RunCallback<H>(fn(slot), state);
+    fn(slot).~Fn();
+  }
+  static void drop(void* slot) noexcept { fn(slot).~Fn(); }
+  static constexpr ListenerSlotOps kOps{&run, &drop};
 };
+
+// add_done_callback() of a handle `self` of type H on `state`: registers
+// `fn` (in the first-listener slot if it fits and is free: no allocation),
+// or runs it at once if the future is done.
+template <typename H, typename Fn>
+void AddDoneCallback(const H& self, StateBase& state, Fn& fn) {
+  if (!state.done()) {
+    if constexpr (kFitsListenerSlot<Fn>) {
+      switch (state.add_to_slot(fn, ListenerSlotCallback<H, Fn>::kOps)) {
+        case ListenerSlotResult::kAdded:
+          return;
+        case ListenerSlotResult::kDone:
+          InvokeCallback(fn, self, state);
+          return;
+        case ListenerSlotResult::kTaken:
+          break;
+      }
+    }
+    // Runs it at once if the future is done meanwhile.
+    state.add_listener(new CallbackListener<H, Fn>(std::move(fn)));
+    return;
+  }
+  InvokeCallback(fn, self, state);
+}
 
 }  // namespace internal
 
@@ -287,19 +329,19 @@ class Future {
   }
 
   // Calls `fn(const Future<T>&)` exactly once when the future is done (see
-  // the top of this file). `fn` may be move-only.
+  // the top of this file). `fn` may be move-only. The handle `fn` receives is
+  // valid during the call (copy it to keep it). Cost: the first callback (or
+  // then()) of a future is stored in the future's own state, without an
+  // allocation, if it is at most two pointers large and its move constructor
+  // does not throw (a lambda capturing a pointer or two, a shared_ptr); any
+  // other callback takes one allocation. Throws std::bad_alloc if that
+  // allocation fails (`fn` is then not registered).
   template <typename F>
   requires std::invocable < std::decay_t<F>
   &, const Future<T>& > void add_done_callback(F&& fn) const {
     internal::SharedState<T>& s = checked();
-    using Fn = std::decay_t<F>;
-    if (s.done()) {
-      Fn local(std::forward<F>(fn));
-      internal::InvokeCallback(local, *this, s);
-      return;
-    }
-    s.add_listener(
-        new internal::CallbackListener<T, Fn>(Fn(std::forward<F>(fn))));
+    std::decay_t<F> local(std::forward<F>(fn));
+    internal::AddDoneCallback(*this, s, local);
   }
 
   // Returns a future of what `fn` makes of this future's outcome. `fn` is
@@ -379,14 +421,8 @@ class AnyFuture {
   requires std::invocable < std::decay_t<F>
   &, const AnyFuture& > void add_done_callback(F&& fn) const {
     internal::StateBase& s = checked();
-    using Fn = std::decay_t<F>;
-    if (s.done()) {
-      Fn local(std::forward<F>(fn));
-      internal::InvokeCallback(local, *this, s);
-      return;
-    }
-    s.add_listener(
-        new internal::AnyCallbackListener<Fn>(Fn(std::forward<F>(fn))));
+    std::decay_t<F> local(std::forward<F>(fn));
+    internal::AddDoneCallback(*this, s, local);
   }
 
   friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
@@ -399,11 +435,12 @@ class AnyFuture {
 
  private:
   friend struct internal::FutureAccess;
-  template <typename F>
-  friend class internal::AnyCallbackListener;
   // Takes a new reference to `state`.
   explicit AnyFuture(internal::StateBase* state) noexcept
       : state_((state->ref(), state)) {}
+  // Adopts `state`.
+  explicit AnyFuture(internal::StateRef<internal::StateBase> state) noexcept
+      : state_(std::move(state)) {}
   internal::StateBase& checked() const { return state_.checked(); }
 
   internal::StateRef<internal::StateBase> state_;
@@ -419,17 +456,21 @@ inline AnyFuture FutureAccess::share_any(StateBase* state) noexcept {
   return AnyFuture(state);
 }
 
-template <typename T, typename F>
-void CallbackListener<T, F>::on_done(StateBase& state) noexcept {
-  const Future<T> future =
-      FutureAccess::share(static_cast<SharedState<T>*>(&state));
-  InvokeCallback(fn_, future, state);
+template <typename H>
+H FutureAccess::borrow(StateBase& state) noexcept {
+  if constexpr (std::is_same_v<H, AnyFuture>) {
+    return AnyFuture(StateRef<StateBase>(&state));
+  } else {
+    using T = typename H::value_type;
+    return Future<T>(static_cast<SharedState<T>*>(&state));
+  }
 }
 
-template <typename F>
-void AnyCallbackListener<F>::on_done(StateBase& state) noexcept {
-  const AnyFuture future(&state);
-  InvokeCallback(fn_, future, state);
+template <typename H, typename Fn>
+void RunCallback(Fn& fn, StateBase& state) noexcept {
+  H handle = FutureAccess::borrow<H>(state);
+  InvokeCallback(fn, std::as_const(handle), state);  // noexcept
+  FutureAccess::forget(handle);
 }
 
 // Completes `target` with `future`'s outcome (used to flatten then()).

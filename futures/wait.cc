@@ -167,7 +167,8 @@ void WaitStates(const std::vector<StateBase*>& states, const Deadline& deadline,
     ThrowWaitDeadlock("wait()", own);
   }
   // Register on every future not counted yet; one that finished since the
-  // scan runs its listener at once, inside add_listener(), and is counted.
+  // scan runs its listener at once, inside add_removable_listener(), and is
+  // counted.
   std::vector<std::pair<StateBase*, Listener*>> registered;
   struct Unregister {
     std::vector<std::pair<StateBase*, Listener*>>& registered;
@@ -181,7 +182,7 @@ void WaitStates(const std::vector<StateBase*>& states, const Deadline& deadline,
   for (std::size_t i = 0; i < states.size(); ++i) {
     if (counted[i]) continue;
     auto listener = std::make_unique<WaitListener>(hub);
-    if (states[i]->add_listener(listener.get())) {
+    if (states[i]->add_removable_listener(listener.get())) {
       registered.emplace_back(states[i], listener.release());
     } else {
       listener.release();  // ran and disposed at once
@@ -255,7 +256,7 @@ CompletionQueue::CompletionQueue(std::vector<StateBase*> states,
     for (std::size_t i = 0; i < states_.size(); ++i) {
       if (queued[i]) continue;
       auto listener = std::make_unique<QueueListener>(hub_, i);
-      if (states_[i]->add_listener(listener.get())) {
+      if (states_[i]->add_removable_listener(listener.get())) {
         registered_[i] = listener.release();
       } else {
         listener.release();  // ran and disposed at once

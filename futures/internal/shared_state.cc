@@ -4,7 +4,7 @@
 // ------------------------------
 // The state of a future is one 32-bit word: a status (pending, running,
 // finished, cancelled) and flags (kWaiters, kListeners, kTaken,
-// kListenersRun). All
+// kListenersRun, kFirstListener). All
 // transitions are compare-and-swap loops on that word, so exactly one of a
 // racing cancel() and set_result() wins, and `done()` is a single acquire load.
 //
@@ -19,28 +19,50 @@
 // The slow path is for threads that must sleep or be called back. A waiter
 // sets kWaiters with fetch_or and, if the status it got back is not terminal,
 // sleeps on the word itself with a futex (FUTEX_WAIT on the value it saw, so a
-// completion in between makes the call return at once). A listener is
+// completion in between makes the call return at once).
+//
+// Listeners. The first one goes into a slot in the state: its adder claims
+// the slot with a CAS that sets kFirstListener on a word that is not terminal
+// and has the flag clear, then stores the listener there (a Listener pointer,
+// or a done callback's callable itself when it is small and moves without
+// throwing: no allocation) and publishes it with a release store of
+// slot_ops_. That is one locked instruction for the adder. The others are
 // appended to an intrusive list under the state's lock (a one-byte spin lock:
-// see spin_lock.h) after a CAS that sets
-// kListeners on a word that is not terminal (on a terminal word the listener
-// runs at once, and the flag stays clear). The completer moves the word to a
-// terminal status with a CAS that also clears kWaiters; if the word it
-// replaced had kWaiters, it wakes all sleepers (one futex call); if it had
-// kListeners, it takes the lock, detaches the list and runs the listeners in
-// the order they were added, outside the lock, and then sets kListenersRun.
-// Because the flag updates and the CAS act on the same word, either the
-// completer sees the flag, or the waiter (listener) sees the terminal status:
-// no wake-up is lost and every listener runs exactly once. Thread sanitizers
-// see the happens-before edge through the atomic word; the futex only sleeps.
+// see spin_lock.h) after a CAS that sets kListeners on a word that is not
+// terminal; so are the listeners of wait() and as_completed(), which
+// remove_listener() must be able to take back (the slot is never given
+// back). On a terminal word a listener runs at once, and no flag is set.
+//
+// The completer moves the word to a terminal status with a CAS that also
+// clears kWaiters; if the word it replaced had kWaiters, it wakes all
+// sleepers (one futex call). If it had kFirstListener or kListeners, it takes
+// a reference (a listener may drop the last outside one), runs the slot's
+// listener (after an acquire load of slot_ops_; if the claimer has not
+// published yet, it spins and yields until it has: the claimer only moves a
+// callable that cannot throw, or stores a pointer, in between), then takes
+// the lock, detaches the list and runs those listeners in the order they were
+// added, outside the lock, and then sets kListenersRun. The slot always
+// precedes the list: a listener goes on the list only once the slot is
+// claimed (wait()'s and as_completed()'s aside). Because the flag updates and
+// the CAS act on the same word, either the completer sees the flag, or the
+// waiter (listener) sees the terminal status: no wake-up is lost and every
+// listener runs exactly once. Thread sanitizers see the happens-before edge
+// through the atomic word; the futex only sleeps.
+//
+// A done callback receives a `const Future<T>&` that borrows the reference
+// of the thread running it (the completer's, above, or the adder's handle
+// when the future was done already) instead of taking its own: the callback
+// cannot reassign that handle, and a copy it keeps takes its own reference.
 //
 // Moving the value out (mark_taken) waits for kListenersRun, because the
 // listeners may read the value; it sets kWaiters and sleeps on the word, and
 // the completer wakes it when it sets kListenersRun. kListeners is never set
 // on a done state, so a kListeners flag always has a completer that will set
-// kListenersRun. A thread that is itself running the listeners (a
-// continuation, or a callback of a future that a listener completed, taking
-// the value) does not wait: the thread keeps a stack of the states whose
-// listeners it runs, in frames on its own stack (NotifyingFrame).
+// kListenersRun (the same holds for kFirstListener). A thread that is itself
+// running the listeners (a continuation, or a callback of a future that a
+// listener completed, taking the value) does not wait: the thread keeps a stack
+// of the states whose listeners it runs, in frames on its own stack
+// (NotifyingFrame).
 //
 // A thread that runs a task keeps it in a RunningScope (another stack of
 // frames). A wait without a deadline on a state in this thread's stack could
@@ -74,6 +96,7 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -143,7 +166,12 @@ bool IsDone(const void* state) {
 
 StateBase::~StateBase() {
   // A state dies with its last handle; any listener still registered (never
-  // completed, e.g. a leaked promise) dies with it.
+  // completed, e.g. a leaked promise) dies with it. The slot's claimer held
+  // a reference until it had published the slot.
+  const std::uint32_t w = word_.load(std::memory_order_acquire);
+  if ((w & kFirstListener) != 0 && !IsTerminal(w)) {
+    slot_ops_.load(std::memory_order_acquire)->drop(slot_);
+  }
   Listener* l = head_;
   while (l != nullptr) {
     Listener* next = l->next_;
@@ -270,11 +298,11 @@ void StateBase::mark_taken() {
   // Listeners run by the completing thread may still be reading the value (a
   // waiter is woken before they run): wait until they have run, unless this
   // thread is running them (a continuation or callback of this future, or of
-  // a future that one of them completed, takes the value). kListeners is
-  // only ever set on a state that was not done, so the completing thread saw
-  // it and will set kListenersRun.
+  // a future that one of them completed, takes the value). kListeners and
+  // kFirstListener are only ever set on a state that was not done, so the
+  // completing thread saw them and will set kListenersRun.
   std::uint32_t w = word();
-  if ((w & kListeners) != 0 && (w & kListenersRun) == 0 &&
+  if ((w & (kListeners | kFirstListener)) != 0 && (w & kListenersRun) == 0 &&
       !NotifyingHere(this)) {
     w = word_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
     while ((w & kListenersRun) == 0) {
@@ -288,24 +316,28 @@ void StateBase::mark_taken() {
 
 void StateBase::notify_done(std::uint32_t old_word) {
   if (old_word & kWaiters) FutexWakeAll(word_);
-  if ((old_word & kListeners) == 0) return;
-  Listener* list;
-  {
-    SpinLockHolder lock(&mu_);
-    list = head_;
-    head_ = tail_ = nullptr;
-    listeners_taken_ = true;
-  }
+  if ((old_word & (kListeners | kFirstListener)) == 0) return;
   // A listener may drop the last outside reference (say, a callback that
   // deletes the object owning the Promise): keep the state alive meanwhile.
+  // Done callbacks borrow this reference for their Future handle.
   ref();
   const NotifyingFrame frame{this, t_notifying};
   t_notifying = &frame;
-  while (list != nullptr) {
-    Listener* next = list->next_;
-    list->on_done(*this);
-    list->dispose();
-    list = next;
+  if (old_word & kFirstListener) run_slot();
+  if (old_word & kListeners) {
+    Listener* list;
+    {
+      SpinLockHolder lock(&mu_);
+      list = head_;
+      head_ = tail_ = nullptr;
+      listeners_taken_ = true;
+    }
+    while (list != nullptr) {
+      Listener* next = list->next_;
+      list->on_done(*this);
+      list->dispose();
+      list = next;
+    }
   }
   t_notifying = frame.outer;
   // A thread moving the value out waits for this (mark_taken).
@@ -392,7 +424,71 @@ void StateBase::wait_for_result(absl::Duration timeout) const {
   if ((w & kStatusMask) == kCancelled) throw_cancelled();
 }
 
+namespace {
+
+// The slot holding a Listener pointer.
+Listener* SlotListener(void* slot) noexcept {
+  return *std::launder(static_cast<Listener**>(slot));
+}
+void RunSlotListener(void* slot, StateBase& state) noexcept {
+  Listener* listener = SlotListener(slot);
+  listener->on_done(state);
+  listener->dispose();
+}
+void DropSlotListener(void* slot) noexcept { SlotListener(slot)->dispose(); }
+constexpr ListenerSlotOps kPointerSlotOps{&RunSlotListener, &DropSlotListener};
+
+}  // namespace
+
+ListenerSlotResult StateBase::claim_slot() noexcept {
+  std::uint32_t w = word_.load(std::memory_order_acquire);
+  for (;;) {
+    if (IsTerminal(w)) return ListenerSlotResult::kDone;
+    if (w & kFirstListener) return ListenerSlotResult::kTaken;
+    if (word_.compare_exchange_weak(w, w | kFirstListener,
+                                    std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return ListenerSlotResult::kAdded;
+    }
+  }
+}
+
+void StateBase::run_slot() noexcept {
+  const ListenerSlotOps* ops = slot_ops_.load(std::memory_order_acquire);
+  // The claimer is between its CAS and its release store (a few
+  // instructions, unless it was preempted there).
+  for (int i = 0; ops == nullptr; ++i) {
+    if (i < 64 && MayRunOnSeveralCpus()) {
+      CpuRelax();
+    } else {
+      sched_yield();
+    }
+    ops = slot_ops_.load(std::memory_order_acquire);
+  }
+  ops->run(slot_, *this);
+}
+
 bool StateBase::add_listener(Listener* listener) {
+  switch (claim_slot()) {
+    case ListenerSlotResult::kAdded:
+      ::new (static_cast<void*>(slot_)) Listener*(listener);
+      slot_ops_.store(&kPointerSlotOps, std::memory_order_release);
+      return true;
+    case ListenerSlotResult::kDone:
+      listener->on_done(*this);
+      listener->dispose();
+      return false;
+    case ListenerSlotResult::kTaken:
+      break;
+  }
+  return add_to_list(listener);
+}
+
+bool StateBase::add_removable_listener(Listener* listener) {
+  return add_to_list(listener);
+}
+
+bool StateBase::add_to_list(Listener* listener) {
   {
     SpinLockHolder lock(&mu_);
     // Set kListeners only on a state that is not done: the completer then

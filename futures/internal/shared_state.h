@@ -4,14 +4,16 @@
 // "futures/future.h" or "futures/promise.h" instead.
 //
 // One heap object per future holds the status word, the reference count, the
-// result (a T or an exception) and the slow-path machinery (a mutex, a
-// condition variable and a list of listeners). See shared_state.cc for the
-// protocol.
+// result (a T or an exception) and the listeners: a slot for the first one
+// (claimed with one compare-and-swap; a small done callback is stored in it
+// without an allocation) and a list, under a spin lock, for the others. See
+// shared_state.cc for the protocol.
 
 #ifndef CONCURRENT_FUTURES_INTERNAL_SHARED_STATE_H_
 #define CONCURRENT_FUTURES_INTERNAL_SHARED_STATE_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -42,7 +44,7 @@ struct Unit {};
 template <typename T>
 using Stored = std::conditional_t<std::is_void_v<T>, Unit, T>;
 
-// Status word layout: two bits of status and four flags.
+// Status word layout: two bits of status and five flags.
 inline constexpr std::uint32_t kPending = 0;
 inline constexpr std::uint32_t kRunning = 1;
 inline constexpr std::uint32_t kFinished = 2;   // with a value or an exception
@@ -52,20 +54,56 @@ inline constexpr std::uint32_t kStatusMask = 3;
 // the move to a terminal status (which wakes everybody); set again by a
 // thread that waits for kListenersRun.
 inline constexpr std::uint32_t kWaiters = 4;
-// A listener was registered while the state was not done: completing must
-// take the list and run the listeners. Never set on a done state (a listener
-// added to a done state runs at once), so kListenersRun always follows it.
+// A listener was put on the list while the state was not done: completing
+// must take the list and run the listeners. Never set on a done state (a
+// listener added to a done state runs at once), so kListenersRun always
+// follows it.
 inline constexpr std::uint32_t kListeners = 8;
 // The value was moved out (`std::move(future).result()`).
 inline constexpr std::uint32_t kTaken = 16;
-// The completing thread has run every listener (set only if kListeners).
+// The completing thread has run every listener (set only if kListeners or
+// kFirstListener).
 inline constexpr std::uint32_t kListenersRun = 32;
+// The first-listener slot was claimed while the state was not done: the
+// claimer stores a listener there, and completing runs it (before the list).
+// Like kListeners, never set on a done state; never cleared.
+inline constexpr std::uint32_t kFirstListener = 64;
 
 inline constexpr bool IsTerminal(std::uint32_t word) {
   return (word & kStatusMask) >= kFinished;
 }
 
 class StateBase;
+
+// How the first-listener slot runs and destroys what it holds (a Listener
+// pointer, or a small callable stored in place).
+struct ListenerSlotOps {
+  // Runs what `slot` holds for the done `state`, then destroys it. The caller
+  // holds a reference to `state` throughout.
+  void (*run)(void* slot, StateBase& state) noexcept;
+  // Destroys what `slot` holds without running it (the state died pending).
+  void (*drop)(void* slot) noexcept;
+};
+
+// Room for a callable in the first-listener slot: two pointers (a lambda
+// that captures a pointer or two, or a shared_ptr).
+inline constexpr std::size_t kListenerSlotSize = 2 * sizeof(void*);
+
+// Whether a callable of type Fn can be stored in the first-listener slot:
+// small, no stricter alignment than a pointer, and moved without throwing
+// (it is moved in between the claim and the publication of the slot, while
+// a completer may be waiting for it).
+template <typename Fn>
+inline constexpr bool kFitsListenerSlot =
+    sizeof(Fn) <= kListenerSlotSize &&
+    alignof(Fn) <= alignof(void*) && std::is_nothrow_move_constructible_v<Fn>;
+
+// What StateBase::add_to_slot() did.
+enum class ListenerSlotResult {
+  kAdded,  // the callable is in the slot; the completer will run it
+  kDone,   // the state is done: the caller runs the callable (left intact)
+  kTaken,  // another listener has the slot (callable left intact)
+};
 
 // Something to run once when a state is done: a done callback, or the hub of a
 // wait()/as_completed() call. Owned by the state while registered; the state
@@ -143,15 +181,35 @@ class StateBase {
     return exception_;
   }
 
-  // Registers `listener` (taking ownership) and returns true. If the state is
-  // already done, runs and deletes it at once, in the calling thread, and
-  // returns false.
+  // Registers `listener` (taking ownership) and returns true: in the
+  // first-listener slot if it is free, else on the list. If the state is
+  // already done, runs and disposes of it at once, in the calling thread,
+  // and returns false. A listener registered this way cannot be removed.
   bool add_listener(Listener* listener);
-  // Unregisters `listener`, which add_listener() registered (returned true).
-  // Returns true if it was still registered: the
-  // caller owns it again. Returns false if the state has handed it to the
-  // completing thread, which runs and deletes it: the caller must not touch it.
+  // As add_listener(), but always on the list, so that remove_listener() can
+  // take it back (wait() and as_completed() do).
+  bool add_removable_listener(Listener* listener);
+  // Unregisters `listener`, which add_removable_listener() registered
+  // (returned true). Returns true if it was still registered: the caller owns
+  // it again. Returns false if the state has handed it to the completing
+  // thread, which runs and disposes of it: the caller must not touch it.
   bool remove_listener(Listener* listener);
+
+  // Moves `fn` (a kFitsListenerSlot callable) into the first-listener slot,
+  // without an allocation, if the slot is free and the state not done: the
+  // completing thread then calls ops.run(slot, state) once, or ops.drop(slot)
+  // runs if the state dies pending. See ListenerSlotResult for the other
+  // outcomes.
+  template <typename Fn>
+  ListenerSlotResult add_to_slot(Fn& fn, const ListenerSlotOps& ops) noexcept {
+    static_assert(kFitsListenerSlot<Fn>);
+    const ListenerSlotResult result = claim_slot();
+    if (result == ListenerSlotResult::kAdded) {
+      ::new (static_cast<void*>(slot_)) Fn(std::move(fn));
+      slot_ops_.store(&ops, std::memory_order_release);
+    }
+    return result;
+  }
 
   // "future@0x...": how error messages name this future.
   std::string describe() const;
@@ -194,6 +252,15 @@ class StateBase {
   // Wakes the waiters and runs the listeners after a move to a terminal
   // status; `old_word` is the word before the move.
   void notify_done(std::uint32_t old_word);
+  // Sets kFirstListener on a word that is not done and has it clear, and
+  // returns kAdded: the caller must then fill the slot and publish its ops
+  // (slot_ops_, release). Otherwise returns kDone or kTaken.
+  ListenerSlotResult claim_slot() noexcept;
+  // Runs the listener of the slot (kFirstListener was set when the state
+  // completed), waiting for its claimer to publish it if need be.
+  void run_slot() noexcept;
+  // Appends `listener` to the list, or runs it at once if the state is done.
+  bool add_to_list(Listener* listener);
   // Spins (adaptively), then yields a few times. Returns done().
   bool spin_until_done() const;
   // Parks until done or `deadline`; returns done(). Requires: spun already.
@@ -202,9 +269,14 @@ class StateBase {
   mutable std::atomic<std::uint32_t> word_{kPending};
   mutable std::atomic<std::uint32_t> refs_{1};
   mutable SpinLock mu_;  // guards the listener list only
+  bool listeners_taken_ ABSL_GUARDED_BY(mu_) = false;
   Listener* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   Listener* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
-  bool listeners_taken_ ABSL_GUARDED_BY(mu_) = false;
+  // The first-listener slot: written by the thread that claimed it
+  // (kFirstListener), then published by the release store of slot_ops_; read
+  // by the completing thread (or the destructor) after an acquire load.
+  std::atomic<const ListenerSlotOps*> slot_ops_{nullptr};
+  alignas(void*) unsigned char slot_[kListenerSlotSize];
 };
 
 // The typed state: StateBase plus storage for the value.
@@ -329,6 +401,9 @@ class StateRef {
   void swap(StateRef& other) noexcept { std::swap(state_, other.state_); }
 
   S* get() const noexcept { return state_; }
+  // Gives up the reference without dropping it: returns the state and leaves
+  // this null.
+  S* release() noexcept { return std::exchange(state_, nullptr); }
   // The state; throws InvalidStateError for a null reference.
   S& checked() const {
     if (state_ == nullptr) ThrowInvalidHandle();
@@ -373,6 +448,15 @@ struct FutureAccess {
   static StateBase* state(const AnyFuture& f) noexcept;  // in future.h
   // Takes a new reference to `state`.
   static AnyFuture share_any(StateBase* state) noexcept;  // in future.h
+  // A handle (Future<T> or AnyFuture) on `state` that borrows a reference
+  // the caller holds; give it back with forget() before the caller drops it.
+  template <typename H>
+  static H borrow(StateBase& state) noexcept;  // in future.h
+  // Leaves a borrowed handle null without dropping its reference.
+  template <typename H>
+  static void forget(H& handle) noexcept {
+    handle.state_.release();
+  }
   // Adopts one reference of `state` (as a Promise owns it).
   template <typename T>
   static Promise<T> make_promise(SharedState<T>* state) noexcept {

@@ -507,6 +507,146 @@ TEST(CallbackTest, CallbacksOfAnUncompletedDroppedFutureAreFreed) {
 }
 
 // ---------------------------------------------------------------------------
+// The first-listener slot: the first done callback (or then() continuation) is
+// stored in the state itself, a small callable without an allocation; the
+// others go on a list. The callback's handle borrows the completer's
+// reference.
+
+// A callable as small as a lambda capturing two pointers, but whose move may
+// throw: it cannot go into the slot (it is moved there while a completer may
+// be waiting).
+struct ThrowingMoveCallback {
+  std::vector<int>* order;
+  int id;
+  ThrowingMoveCallback(std::vector<int>* o, int i) : order(o), id(i) {}
+  ThrowingMoveCallback(ThrowingMoveCallback&& other) noexcept(false)
+      : order(other.order), id(other.id) {}
+  void operator()(const Future<int>&) const { order->push_back(id); }
+};
+
+// Over-aligned: not in the slot either.
+struct alignas(32) OverAlignedCallback {
+  std::vector<int>* order;
+  int id;
+  void operator()(const Future<int>&) const { order->push_back(id); }
+};
+
+TEST(FirstListenerTest, CallbacksOfEveryKindRunOnceInOrder) {
+  for (int first = 0; first < 4; ++first) {
+    Promise<int> p;
+    Future<int> f = p.get_future();
+    std::vector<int> order;
+    const std::vector<int> big(8, 1);  // too large for the slot
+    auto add = [&](int kind, int id) {
+      switch (kind) {
+        case 0:
+          f.add_done_callback(
+              [&order, id](const Future<int>&) { order.push_back(id); });
+          break;
+        case 1:
+          f.add_done_callback([&order, id, big](const Future<int>&) {
+            order.push_back(id + static_cast<int>(big.size()) - 8);
+          });
+          break;
+        case 2:
+          f.add_done_callback(ThrowingMoveCallback(&order, id));
+          break;
+        default:
+          f.add_done_callback(OverAlignedCallback{&order, id});
+          break;
+      }
+    };
+    // Whichever kind comes first takes the slot (in place or as a pointer).
+    add(first, 0);
+    for (int kind = 0; kind < 4; ++kind) add(kind, kind + 1);
+    p.set_result(5);
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4})) << "first " << first;
+  }
+}
+
+TEST(FirstListenerTest, ThenContinuationInTheSlotPrecedesLaterCallbacks) {
+  Promise<int> p;
+  Future<int> f = p.get_future();
+  std::vector<int> order;
+  Future<int> g = f.then([&order](int v) {
+    order.push_back(1);
+    return v + 1;
+  });
+  f.add_done_callback([&order](const Future<int>&) { order.push_back(2); });
+  p.set_result(1);
+  EXPECT_EQ(g.result(), 2);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(FirstListenerTest, CallbacksOfAStateThatDiesPendingAreDestroyedUnrun) {
+  // A state dies pending only if no Promise owns it (executors build their
+  // task states directly): build one so.
+  auto token = std::make_shared<int>(0);
+  bool ran = false;
+  {
+    Future<int> f =
+        internal::FutureAccess::adopt(new internal::SharedState<int>());
+    // In the slot, in place (a shared_ptr: 16 bytes, moved without
+    // throwing).
+    f.add_done_callback([token](const Future<int>&) { ++*token; });
+    // On the list (24 bytes).
+    f.add_done_callback([token, &ran](const Future<int>&) { ran = true; });
+    EXPECT_EQ(token.use_count(), 3);
+  }
+  EXPECT_EQ(token.use_count(), 1);
+  EXPECT_EQ(*token, 0);
+  EXPECT_FALSE(ran);
+}
+
+TEST(FirstListenerTest, CallbackMayKeepACopyOfItsHandle) {
+  // The handle a callback receives borrows the completer's reference; a copy
+  // takes its own, which keeps the state alive after every other handle and
+  // the Promise are gone (ASan sees a use-after-free otherwise).
+  Future<std::string> kept;
+  AnyFuture kept_any;
+  {
+    Promise<std::string> p;
+    p.get_future().add_done_callback(
+        [&kept](const Future<std::string>& done) { kept = done; });
+    AnyFuture(p.get_future())
+        .add_done_callback(
+            [&kept_any](const AnyFuture& done) { kept_any = done; });
+    p.set_result("kept");
+  }
+  EXPECT_EQ(kept.result(), "kept");
+  EXPECT_TRUE(kept_any.done());
+  // Added to a done future: runs at once with the caller's handle.
+  Future<std::string> again;
+  kept.add_done_callback(
+      [&again](const Future<std::string>& done) { again = done; });
+  kept = Future<std::string>();
+  EXPECT_EQ(again.result(), "kept");
+}
+
+TEST(FirstListenerTest, SlotCallbackMovesTheValueOut) {
+  testing::FinishesWithin(absl::Seconds(30), "move out in a slot callback", [] {
+    Promise<std::unique_ptr<int>> p;
+    Future<std::unique_ptr<int>> f = p.get_future();
+    int got = 0;
+    f.add_done_callback([&got](const Future<std::unique_ptr<int>>& done) {
+      got = *std::move(Future<std::unique_ptr<int>>(done)).result();
+    });
+    bool second_saw_taken = false;
+    f.add_done_callback([&](const Future<std::unique_ptr<int>>& done) {
+      try {
+        (void)done.result();
+      } catch (const InvalidStateError&) {
+        second_saw_taken = true;
+      }
+    });
+    p.set_result(std::make_unique<int>(4));
+    EXPECT_EQ(got, 4);
+    EXPECT_TRUE(second_saw_taken);
+    EXPECT_THROW(f.result(), InvalidStateError);
+  });
+}
+
+// ---------------------------------------------------------------------------
 // The blocking observer hook (executors use it).
 
 // Records what it is told; completes the promise when told a thread blocks.

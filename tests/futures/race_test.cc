@@ -141,6 +141,93 @@ TEST(RaceTest, CallbacksAddedConcurrentlyWithCompletionRunOnce) {
   }
 }
 
+// Four threads add callbacks of every kind (small ones that fit the state's
+// first-listener slot, large ones, then() continuations, AnyFuture callbacks)
+// while a fifth completes: whichever takes the slot, each runs exactly once.
+TEST(RaceTest, ListenersOfEveryKindAddedConcurrentlyWithCompletionRunOnce) {
+  for (int round = 0; round < kRounds; ++round) {
+    Promise<int> p;
+    Future<int> f = p.get_future();
+    constexpr int kAdders = 4;
+    constexpr int kPerThread = 8;
+    std::vector<std::atomic<int>> runs(kAdders * kPerThread);
+    std::vector<Future<int>> thens[kAdders];
+    StartLine start(kAdders + 1);
+    std::vector<std::thread> adders;
+    for (int t = 0; t < kAdders; ++t) {
+      adders.emplace_back([&, t] {
+        start.arrive_and_wait();
+        const std::vector<int> big(4, 0);
+        for (int i = 0; i < kPerThread; ++i) {
+          std::atomic<int>* run = &runs[t * kPerThread + i];
+          switch ((t + i) % 4) {
+            case 0:  // fits the slot
+              f.add_done_callback([run](const Future<int>& done) {
+                if (done.result() == 1) run->fetch_add(1);
+              });
+              break;
+            case 1:  // too large for it
+              f.add_done_callback([run, big](const Future<int>& done) {
+                if (done.result() == 1 && big.size() == 4) run->fetch_add(1);
+              });
+              break;
+            case 2:
+              thens[t].push_back(f.then([run](int v) {
+                run->fetch_add(1);
+                return v;
+              }));
+              break;
+            default:
+              AnyFuture(f).add_done_callback([run](const AnyFuture& done) {
+                if (done.done()) run->fetch_add(1);
+              });
+              break;
+          }
+        }
+      });
+    }
+    std::thread completer([&] {
+      start.arrive_and_wait();
+      p.set_result(1);
+    });
+    for (auto& t : adders) t.join();
+    completer.join();
+    for (auto& r : runs) EXPECT_EQ(r.load(), 1);
+    for (auto& list : thens) {
+      for (auto& g : list) EXPECT_EQ(g.result(), 1);
+    }
+  }
+}
+
+// A thread that moves the value out waits for the listeners registered
+// before completion, the one in the first-listener slot included: they read
+// the value in the completing thread (under TSan, a race report otherwise).
+TEST(RaceTest, MoveOutWaitsForTheFirstListener) {
+  testing::FinishesWithin(absl::Seconds(60), "moves after slot callbacks", [] {
+    for (int round = 0; round < kRounds; ++round) {
+      Promise<std::unique_ptr<int>> p;
+      Future<std::unique_ptr<int>> f = p.get_future();
+      std::atomic<bool> callback_started{false};
+      int seen_null = 0;
+      // Fits the slot (two pointers).
+      f.add_done_callback([&callback_started, &seen_null](
+                              const Future<std::unique_ptr<int>>& done) {
+        const std::unique_ptr<int>& value = done.result();
+        callback_started.store(true);
+        for (int i = 0; i < 2000; ++i) {
+          if (value == nullptr) ++seen_null;
+        }
+      });
+      std::thread completer(
+          [&] { p.set_result(std::make_unique<int>(round)); });
+      while (!callback_started.load()) std::this_thread::yield();
+      EXPECT_EQ(*std::move(f).result(), round);
+      completer.join();
+      EXPECT_EQ(seen_null, 0);
+    }
+  });
+}
+
 TEST(RaceTest, WaitAndAsCompletedWhileOthersCompleteAndCancel) {
   for (int round = 0; round < 20; ++round) {
     constexpr int kFutures = 100;
