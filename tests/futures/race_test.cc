@@ -38,6 +38,26 @@ class StartLine {
   int remaining_ ABSL_GUARDED_BY(mu_);
 };
 
+// Runs add(t) on `adders` threads while another thread completes `p` with 1,
+// all released at once.
+template <typename Add>
+void AddWhileCompleting(int adders, Promise<int>& p, Add add) {
+  StartLine start(adders + 1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < adders; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      add(t);
+    });
+  }
+  std::thread completer([&] {
+    start.arrive_and_wait();
+    p.set_result(1);
+  });
+  for (auto& t : threads) t.join();
+  completer.join();
+}
+
 constexpr int kRounds = 300;
 
 TEST(RaceTest, CancelAgainstSetResultExactlyOneWins) {
@@ -117,26 +137,15 @@ TEST(RaceTest, CallbacksAddedConcurrentlyWithCompletionRunOnce) {
     Future<int> f = p.get_future();
     constexpr int kPerThread = 20;
     std::vector<std::atomic<int>> runs(2 * kPerThread);
-    StartLine start(3);
-    std::vector<std::thread> adders;
-    for (int t = 0; t < 2; ++t) {
-      adders.emplace_back([&, t] {
-        start.arrive_and_wait();
-        for (int i = 0; i < kPerThread; ++i) {
-          f.add_done_callback(
-              [&runs, slot = t * kPerThread + i](const Future<int>& done) {
-                EXPECT_TRUE(done.done());
-                runs[slot].fetch_add(1);
-              });
-        }
-      });
-    }
-    std::thread completer([&] {
-      start.arrive_and_wait();
-      p.set_result(1);
+    AddWhileCompleting(2, p, [&](int t) {
+      for (int i = 0; i < kPerThread; ++i) {
+        f.add_done_callback(
+            [&runs, slot = t * kPerThread + i](const Future<int>& done) {
+              EXPECT_TRUE(done.done());
+              runs[slot].fetch_add(1);
+            });
+      }
     });
-    for (auto& t : adders) t.join();
-    completer.join();
     for (auto& r : runs) EXPECT_EQ(r.load(), 1);
   }
 }
@@ -152,46 +161,35 @@ TEST(RaceTest, ListenersOfEveryKindAddedConcurrentlyWithCompletionRunOnce) {
     constexpr int kPerThread = 8;
     std::vector<std::atomic<int>> runs(kAdders * kPerThread);
     std::vector<Future<int>> thens[kAdders];
-    StartLine start(kAdders + 1);
-    std::vector<std::thread> adders;
-    for (int t = 0; t < kAdders; ++t) {
-      adders.emplace_back([&, t] {
-        start.arrive_and_wait();
-        const std::vector<int> big(4, 0);
-        for (int i = 0; i < kPerThread; ++i) {
-          std::atomic<int>* run = &runs[t * kPerThread + i];
-          switch ((t + i) % 4) {
-            case 0:  // fits the slot
-              f.add_done_callback([run](const Future<int>& done) {
-                if (done.result() == 1) run->fetch_add(1);
-              });
-              break;
-            case 1:  // too large for it
-              f.add_done_callback([run, big](const Future<int>& done) {
-                if (done.result() == 1 && big.size() == 4) run->fetch_add(1);
-              });
-              break;
-            case 2:
-              thens[t].push_back(f.then([run](int v) {
-                run->fetch_add(1);
-                return v;
-              }));
-              break;
-            default:
-              AnyFuture(f).add_done_callback([run](const AnyFuture& done) {
-                if (done.done()) run->fetch_add(1);
-              });
-              break;
-          }
+    AddWhileCompleting(kAdders, p, [&](int t) {
+      const std::vector<int> big(4, 0);
+      for (int i = 0; i < kPerThread; ++i) {
+        std::atomic<int>* run = &runs[t * kPerThread + i];
+        switch ((t + i) % 4) {
+          case 0:  // fits the slot
+            f.add_done_callback([run](const Future<int>& done) {
+              if (done.result() == 1) run->fetch_add(1);
+            });
+            break;
+          case 1:  // too large for it
+            f.add_done_callback([run, big](const Future<int>& done) {
+              if (done.result() == 1 && big.size() == 4) run->fetch_add(1);
+            });
+            break;
+          case 2:
+            thens[t].push_back(f.then([run](int v) {
+              run->fetch_add(1);
+              return v;
+            }));
+            break;
+          default:
+            AnyFuture(f).add_done_callback([run](const AnyFuture& done) {
+              if (done.done()) run->fetch_add(1);
+            });
+            break;
         }
-      });
-    }
-    std::thread completer([&] {
-      start.arrive_and_wait();
-      p.set_result(1);
+      }
     });
-    for (auto& t : adders) t.join();
-    completer.join();
     for (auto& r : runs) EXPECT_EQ(r.load(), 1);
     for (auto& list : thens) {
       for (auto& g : list) EXPECT_EQ(g.result(), 1);
