@@ -118,12 +118,7 @@ struct alignas(kCacheLine) WorkerBlock {
   std::atomic<std::uint64_t> tasks_done;
   // Set by the parent: exit once the request ring is empty.
   std::atomic<std::uint32_t> stop;
-  // Set by the parent's threads that poll the response ring for their own
-  // response (a count): the worker then does not ring the manager after a
-  // response. A Dekker pair with the ring's tail: the worker publishes,
-  // then reads this; a poller lowers it, then re-reads the tail and rings
-  // the manager itself if a response is left.
-  std::atomic<std::uint32_t> waiters_polling;
+  std::uint32_t reserved0;
 
   // The worker parks on `doorbell` after setting `sleeping` (no request) or
   // `spill_waiting` (no room for a large response); the parent bumps and
@@ -138,6 +133,15 @@ struct alignas(kCacheLine) WorkerBlock {
 
   Slot request_slots[kSlotCount];
   Slot response_slots[kSlotCount];
+
+  // After the slots, out of what the parent resets for a new worker: it
+  // counts threads of the parent (changed without the parent's lock).
+  // Set by the parent's threads that poll the response ring for their own
+  // response (a count): the worker then does not ring the manager after a
+  // response. A Dekker pair with the ring's tail: the worker publishes,
+  // then reads this; a poller lowers it, then re-reads the tail and rings
+  // the manager itself if a response is left.
+  alignas(kCacheLine) std::atomic<std::uint32_t> waiters_polling;
 };
 
 // Written by the parent before any worker starts; read-only afterwards.
@@ -169,6 +173,21 @@ struct SegmentHeader {
   // writes the eventfd.
   alignas(kCacheLine) std::atomic<std::uint32_t> manager_sleeping;
 };
+
+// After a seq_cst store of a response ring's tail: whether the caller must
+// write the eventfd (the manager was parked; the flag is cleared, so only one
+// caller does).
+inline bool ClaimManagerWake(SegmentHeader& header) {
+  return header.manager_sleeping.load(std::memory_order_seq_cst) != 0 &&
+         header.manager_sleeping.exchange(0, std::memory_order_acq_rel) != 0;
+}
+
+// Frames published in `ring` and not yet released, from its shared indices
+// (a huge number if a peer corrupted them).
+inline std::uint64_t Backlog(const RingControl& ring) {
+  return ring.tail.load(std::memory_order_seq_cst) -
+         ring.head.load(std::memory_order_acquire);
+}
 
 // The initializer: a registered function's name and its encoded arguments.
 struct InitializerBlock {

@@ -351,8 +351,8 @@ bool PoolCore::await_response(RemoteTaskNode& task, const Deadline& deadline) {
     // Not sent, or not known to be short, or not alone (the manager thread
     // reads a stream of responses better: it spins while tasks are in
     // flight, and we would keep it from spinning).
-    if (task.worker < 0 || task.estimate_ns == 0 ||
-        task.estimate_ns > kAwaitSpinNs || !pending_.empty()) {
+    if (task.worker < 0 || task.estimate->average_ns == 0 ||
+        task.estimate->average_ns > kAwaitSpinNs || !pending_.empty()) {
       return false;
     }
     std::size_t in_flight = 0;
@@ -371,19 +371,12 @@ bool PoolCore::await_response(RemoteTaskNode& task, const Deadline& deadline) {
   block->waiters_polling.fetch_add(1, std::memory_order_seq_cst);
   absl::Cleanup stop_polling = [&] {
     block->waiters_polling.fetch_sub(1, std::memory_order_seq_cst);
-    const std::uint64_t left = ring.tail.load(std::memory_order_seq_cst) -
-                               ring.head.load(std::memory_order_acquire);
-    if (left != 0 &&
-        header_->manager_sleeping.load(std::memory_order_seq_cst) != 0 &&
-        header_->manager_sleeping.exchange(0, std::memory_order_acq_rel) != 0) {
-      wake_manager();
-    }
+    if (Backlog(ring) != 0 && ClaimManagerWake(*header_)) wake_manager();
   };
   const auto until = std::chrono::steady_clock::now() + kAwaitSpin;
   for (int i = 0;; ++i) {
     if (task.state().done()) return true;
-    if (ring.tail.load(std::memory_order_seq_cst) !=
-        ring.head.load(std::memory_order_acquire)) {
+    if (Backlog(ring) != 0) {
       OwnResponse response;
       if (!take_response(live, &task, &response)) {
         return true;  // not ours at the front (or busy): the manager's
@@ -426,7 +419,7 @@ RemoteTaskNode* PoolCore::answered_locked(Slot& slot, std::uint64_t run_ns) {
   slot.queued_ns -= front.queued_ns;
   if (run_ns != 0) {
     // Average over about the last 8 runs.
-    std::uint64_t& average = front.estimate->average_ns;
+    std::uint64_t& average = task->estimate->average_ns;
     average = average == 0
                   ? run_ns
                   : std::max<std::uint64_t>((average * 7 + run_ns) / 8, 1);
@@ -475,16 +468,18 @@ bool PoolCore::take_response(const LiveSlot& live, RemoteTaskNode* task,
 
 // --- Dispatch ----------------------------------------------------------------
 
-PoolCore::Estimate* PoolCore::estimate_locked(const RemoteTaskNode& task) {
+RunEstimate& PoolCore::estimate_locked(RemoteTaskNode& task) {
+  if (task.estimate != nullptr) return *task.estimate;
   auto& estimates = estimates_[task.kind() == FrameKind::kChunk ? 1 : 0];
   const std::string_view name = task.function_name();
   // (Debian's Abseil has its own string_view.)
   auto it = estimates.find(absl::string_view(name.data(), name.size()));
   if (it == estimates.end()) {
-    it = estimates.emplace(std::string(name), std::make_unique<Estimate>())
+    it = estimates.emplace(std::string(name), std::make_unique<RunEstimate>())
              .first;
   }
-  return it->second.get();
+  task.estimate = it->second.get();
+  return *task.estimate;
 }
 
 bool PoolCore::has_room_locked(const Slot& slot,
@@ -545,14 +540,12 @@ int PoolCore::pick_worker_locked(std::uint64_t estimate_ns, Completions& done) {
   return roomy;
 }
 
-void PoolCore::sent_locked(Slot& slot, RemoteTaskNode* task,
-                           Estimate* estimate) {
+void PoolCore::sent_locked(Slot& slot, RemoteTaskNode* task) {
   task->worker = static_cast<int>(&slot - slots_.data());
   task->generation = slot.generation;
-  task->estimate_ns = estimate->average_ns;
-  const std::uint64_t queued_ns =
-      estimate->average_ns != 0 ? estimate->average_ns : kQueueTargetNs;
-  slot.in_flight.push_back({task, task->seq, estimate, queued_ns});
+  const std::uint64_t average = estimate_locked(*task).average_ns;
+  const std::uint64_t queued_ns = average != 0 ? average : kQueueTargetNs;
+  slot.in_flight.push_back({task, task->seq, queued_ns});
   slot.queued_ns += queued_ns;
   ++slot.sent;
   slot.last_use = ++tick_;
@@ -606,23 +599,17 @@ bool PoolCore::send_direct_locked(int w, RemoteTaskNode* task,
   task->claimed = true;
   task->seq = slot.next_seq++;
   frame.commit(task->seq, task->kind());
-  sent_locked(slot, task, estimate_locked(*task));
+  sent_locked(slot, task);
   return true;
 }
 
 void PoolCore::reset_block(int index) {
   WorkerBlock* block = slots_[index].block;
-  // Everything before the slots (the slots are rewritten before use), but
-  // the count of this process's threads polling the slot's responses: they
-  // change it without mu_, and lower it when they stop, whichever worker
-  // the slot has by then. (The block's objects live on: zero bytes.)
-  auto* bytes = reinterpret_cast<unsigned char*>(block);
-  constexpr std::size_t kPolling = offsetof(WorkerBlock, waiters_polling);
-  constexpr std::size_t kPollingEnd =
-      kPolling + sizeof(std::atomic<std::uint32_t>);
-  std::memset(bytes, 0, kPolling);
-  std::memset(bytes + kPollingEnd, 0,
-              offsetof(WorkerBlock, request_slots) - kPollingEnd);
+  // Everything before the slots; the slots are rewritten before use, and
+  // waiters_polling, after them, counts this process's threads, whichever
+  // worker the slot has. (The block's objects live on: zero bytes.)
+  std::memset(static_cast<void*>(block), 0,
+              offsetof(WorkerBlock, request_slots));
 }
 
 bool PoolCore::spawn_locked(int index, Completions& done) {
@@ -662,8 +649,7 @@ void PoolCore::dispatch_locked(Completions& done) {
       done.cancel.push_back(task);
       continue;
     }
-    Estimate* estimate = estimate_locked(*task);
-    const int w = pick_worker_locked(estimate->average_ns, done);
+    const int w = pick_worker_locked(estimate_locked(*task).average_ns, done);
     if (w < 0 || pending_.empty()) break;  // (a failed spawn broke the pool)
     if (w < 64 && (excluded & (std::uint64_t{1} << w)) != 0) break;
     Slot& slot = slots_[w];
@@ -709,7 +695,7 @@ void PoolCore::dispatch_locked(Completions& done) {
     task->seq = slot.next_seq++;
     slot.requests.commit(task->seq, task->kind());
     if (!config_.replace_dead_workers) task->release_payload();
-    sent_locked(slot, task, estimate);
+    sent_locked(slot, task);
   }
   for (Slot& slot : slots_) {
     if (slot.woken) {
@@ -1163,9 +1149,7 @@ bool PoolCore::responses_waiting(const std::vector<LiveSlot>& live) {
   // waiting, as in FrameReader::available(): drain() found them and killed
   // the worker, whose exit the park then sees.
   for (const LiveSlot& l : live) {
-    const RingControl& ring = blocks_[l.index]->response;
-    const std::uint64_t waiting = ring.tail.load(std::memory_order_seq_cst) -
-                                  ring.head.load(std::memory_order_acquire);
+    const std::uint64_t waiting = Backlog(blocks_[l.index]->response);
     if (waiting != 0 && waiting <= kSlotCount) return true;
   }
   return false;

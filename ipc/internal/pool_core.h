@@ -102,17 +102,9 @@ class PoolCore {
   std::optional<std::string> broken_reason() const;
 
  private:
-  // How long a task of one function (and kind: a call or a map chunk) ran
-  // in this pool's workers: a moving average over about its last 8 runs, 0
-  // until one finished. Dispatch queues a task behind others only if its own
-  // function is known to be short.
-  struct Estimate {
-    std::uint64_t average_ns = 0;
-  };
   struct InFlight {
     RemoteTaskNode* task;
     std::uint64_t seq;
-    Estimate* estimate;       // of its function (an element of estimates_)
     std::uint64_t queued_ns;  // what it added to Slot::queued_ns
   };
   enum class Phase { kVacant, kLive, kDraining, kStopping };
@@ -179,10 +171,11 @@ class PoolCore {
   void check_owner() const;
   void check_open_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After a task was sent to `slot`: bookkeeping.
-  void sent_locked(Slot& slot, RemoteTaskNode* task, Estimate* estimate)
+  void sent_locked(Slot& slot, RemoteTaskNode* task)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The estimate of `task`'s function (created, empty, on first use).
-  Estimate* estimate_locked(const RemoteTaskNode& task)
+  // The estimate of `task`'s function (looked up once per task, created
+  // empty on first use).
+  RunEstimate& estimate_locked(RemoteTaskNode& task)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether `slot` may take one more request, of a task whose function runs
   // for about `estimate_ns` (0: unknown).
@@ -263,7 +256,7 @@ class PoolCore {
   std::deque<RemoteTaskNode*> pending_ ABSL_GUARDED_BY(mu_);
   std::uint64_t tick_ ABSL_GUARDED_BY(mu_) = 0;
   // Per function name: [0] calls, [1] map chunks.
-  std::array<absl::flat_hash_map<std::string, std::unique_ptr<Estimate>>, 2>
+  std::array<absl::flat_hash_map<std::string, std::unique_ptr<RunEstimate>>, 2>
       estimates_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<std::string> broken_ ABSL_GUARDED_BY(mu_);

@@ -63,6 +63,13 @@ class InlineBuffer final : public Buffer {
   alignas(16) std::byte storage_[96];
 };
 
+// How long a task of one function (and kind: a call or a map chunk) runs in
+// a pool's workers: a moving average over about its last 8 runs, 0 until one
+// finished. The pool owns one per function; its tasks point to it.
+struct RunEstimate {
+  std::uint64_t average_ns = 0;
+};
+
 class RemoteTaskNode : public TaskNode {
  public:
   // For RemoteState (internal/remote_state.h).
@@ -120,12 +127,12 @@ class RemoteTaskNode : public TaskNode {
   bool claimed = false;
   // The request's sequence number in its current worker's ring.
   std::uint64_t seq = 0;
-  // Where it was sent last (under the pool's mu_): the worker slot (-1:
-  // not sent), that slot's generation, and the expected run time (ns, 0:
-  // unknown).
+  // Under the pool's mu_: its function's run time (set on first use), and
+  // where it was sent last: the worker slot (-1: not sent) and that slot's
+  // generation.
+  RunEstimate* estimate = nullptr;
   int worker = -1;
   std::uint64_t generation = 0;
-  std::uint64_t estimate_ns = 0;
 
  protected:
   explicit RemoteTaskNode(FrameKind kind) : kind_(kind) {}

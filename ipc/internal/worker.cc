@@ -206,8 +206,7 @@ void Worker::wait_for_request() {
 
 void Worker::notify_manager() {
   // After the seq_cst store of the response ring's tail (see channel.cc).
-  if (header_->manager_sleeping.load(std::memory_order_seq_cst) != 0 &&
-      header_->manager_sleeping.exchange(0, std::memory_order_acq_rel) != 0) {
+  if (ClaimManagerWake(*header_)) {
     const std::uint64_t one = 1;
     ssize_t ignored = write(startup_.event_fd, &one, sizeof(one));
     (void)ignored;
